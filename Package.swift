@@ -1,0 +1,54 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Tern",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "tern-server", targets: ["tern-server"]),
+        .library(name: "TernCore", targets: ["TernCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // RESP2/RESP3 wire codec: request decoder (zero-copy slices) and reply writer.
+        .target(name: "RESP", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+        // The storage protocol: value kinds, engines, databases, snapshots. Imports no backend.
+        .target(name: "TernStorage", dependencies: [.product(name: "DequeModule", package: "swift-collections")]),
+        // One behavioural suite every backend must pass (called from each backend's tests).
+        .target(name: "TernStorageConformance", dependencies: ["TernStorage"]),
+        // The in-memory backend (persistent hash tries: O(1) snapshots).
+        .target(name: "TernMemory", dependencies: [
+            "TernStorage",
+            .product(name: "HashTreeCollections", package: "swift-collections"),
+            .product(name: "DequeModule", package: "swift-collections"),
+        ]),
+        // Command table, dispatcher, client state, keyspace operations, built-in commands.
+        .target(name: "TernCore", dependencies: [
+            "RESP", "TernStorage",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "DequeModule", package: "swift-collections"),
+        ]),
+        // NIO bootstrap, config loading, logging, lifecycle.
+        .target(name: "TernServer", dependencies: [
+            "TernCore", "TernMemory", "RESP", "TernStorage",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        .executableTarget(name: "tern-server", dependencies: ["TernServer"]),
+
+        .testTarget(name: "RESPTests", dependencies: ["RESP", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "TernStorageTests", dependencies: ["TernStorage"]),
+        .testTarget(name: "TernMemoryTests", dependencies: ["TernMemory", "TernStorage", "TernStorageConformance"]),
+        .testTarget(name: "TernCoreTests", dependencies: ["TernCore", "TernMemory", "RESP", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "TernServerTests", dependencies: ["TernServer", "TernCore"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,10 @@
+/// Every built-in command, by group. Plugins register into the same table.
+public enum BuiltinCommands {
+    public static func all() -> [CommandSpec] {
+        ConnectionCommands.specs + ClientCommands.specs + StringCommands.specs + KeyCommands.specs
+            + ServerCommands.specs + ConfigCommands.specs + TransactionCommands.specs
+    }
+
+    /// A table holding every built-in command.
+    public static func table() -> CommandTable { CommandTable(all()) }
+}

@@ -1,0 +1,7 @@
+import NIOCore
+import RESP
+import TernStorage
+
+enum ConfigCommands {
+    static var specs: [CommandSpec] { [] }
+}

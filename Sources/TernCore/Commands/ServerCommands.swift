@@ -1,0 +1,7 @@
+import NIOCore
+import RESP
+import TernStorage
+
+enum ServerCommands {
+    static var specs: [CommandSpec] { [] }
+}

@@ -1,0 +1,195 @@
+import NIOCore
+import RESP
+import TernStorage
+
+/// What the connection should do after a request.
+public enum ExecutionOutcome {
+    case done
+    /// The command is held back by CLIENT PAUSE: keep it and retry when the pause ends.
+    case paused
+    /// Close the connection after writing the reply (QUIT, CLIENT KILL of oneself, protocol violation).
+    case close
+}
+
+extension ServerState {
+    /// Runs one request from a client: lookup, arity, auth and state checks, MULTI queueing, then `call`.
+    /// Mirrors Redis's `processCommand`.
+    public func execute(_ ctx: CommandContext, _ arguments: [ByteBuffer]) -> ExecutionOutcome {
+        guard !arguments.isEmpty else { return .done }
+        let client = ctx.client
+        commandTimeMillis = clock.nowMillis()
+        client.lastInteractionMillis = commandTimeMillis
+
+        guard var spec = commands.lookup(arguments[0]) else {
+            reject(ctx, .err(unknownCommandMessage(arguments)))
+            return .done
+        }
+        if !spec.subcommands.isEmpty && arguments.count >= 2 {
+            let subName = String(buffer: arguments[1]).lowercased()
+            guard let sub = spec.subcommands[subName] else {
+                reject(ctx, .err("unknown subcommand '\(String(String(buffer: arguments[1]).prefix(128)))'. Try \(spec.name.uppercased()) HELP."))
+                return .done
+            }
+            spec = sub
+        }
+        guard spec.arityMatches(arguments.count), spec.handler != nil else {
+            reject(ctx, .wrongArity(spec.fullName))
+            return .done
+        }
+        if !client.authenticated && !spec.flags.contains(.noAuth) {
+            reject(ctx, .noAuth)
+            return .done
+        }
+        if pausedUntilMillis > commandTimeMillis && !client.flags.contains(.master) {
+            let isWrite = spec.flags.contains(.write) || spec.flags.contains(.mayReplicate)
+            if !pauseWritesOnly || isWrite { return .paused }
+        }
+        if isReplica && config.replicaReadOnly && !client.flags.contains(.master) && spec.flags.contains(.write) {
+            reject(ctx, .readOnlyReplica)
+            return .done
+        }
+        if client.flags.contains(.multi) && !Self.transactionControl.contains(spec.fullName) {
+            if spec.flags.contains(.noMulti) {
+                reject(ctx, .err("Command not allowed inside a transaction"))
+                return .done
+            }
+            client.queued.append(arguments.map { ByteBuffer(buffer: $0) })
+            client.output.writeStaticString("+QUEUED\r\n")
+            return .done
+        }
+        call(ctx, spec, arguments)
+        return client.closing ? .close : .done
+    }
+
+    /// Commands that run at once inside MULTI rather than being queued.
+    static let transactionControl: Set<String> = ["exec", "discard", "multi", "watch", "quit", "reset"]
+
+    /// Executes a command whose checks passed, as one execution unit (or part of the enclosing one),
+    /// then records statistics and hands the unit's effects to the propagation hook.
+    public func call(_ ctx: CommandContext, _ spec: CommandSpec, _ arguments: [ByteBuffer]) {
+        let savedArguments = ctx.arguments
+        let savedSpec = ctx.spec
+        let savedPrevented = ctx.verbatimPrevented
+        ctx.arguments = arguments
+        ctx.spec = spec
+        ctx.verbatimPrevented = false
+        defer {
+            ctx.arguments = savedArguments
+            ctx.spec = savedSpec
+            ctx.verbatimPrevented = savedPrevented
+        }
+        let client = ctx.client
+        let dirtyBefore = dirty
+        let db = client.db
+        beginUnit()
+        let started = clock.monotonicNanos()
+        var failed = false
+        do {
+            try spec.handler!(ctx)
+        } catch let error as CommandError {
+            failed = true
+            ctx.error(error)
+            countError(error)
+        } catch {
+            failed = true
+            let e = CommandError.err(String(describing: error))
+            ctx.error(e)
+            countError(e)
+        }
+        let micros = Int((clock.monotonicNanos() &- started) / 1000)
+        if dirty != dirtyBefore && !ctx.verbatimPrevented && propagation.wantsEffects
+            && (spec.flags.contains(.write) || spec.flags.contains(.mayReplicate)) {
+            pendingEffects.append(Effect(db: db, arguments: arguments))
+        }
+        endUnit()
+
+        stats.totalCommandsProcessed += 1
+        let name = spec.fullName
+        stats.commandStats[name, default: CommandStat()].calls += 1
+        stats.commandStats[name, default: CommandStat()].microseconds += micros
+        if failed { stats.commandStats[name, default: CommandStat()].failedCalls += 1 }
+        client.lastCommand = name
+        if !spec.flags.contains(.skipSlowlog) && config.slowlogLogSlowerThan >= 0
+            && micros >= config.slowlogLogSlowerThan {
+            slowlog.record(arguments: arguments, durationMicros: micros, timestampSeconds: commandTimeMillis / 1000,
+                           client: client, maxLength: config.slowlogMaxLen)
+        }
+        if config.latencyMonitorThreshold > 0 && micros / 1000 >= config.latencyMonitorThreshold {
+            latency.record(event: spec.flags.contains(.fast) ? "fast-command" : "command", millis: micros / 1000,
+                           timestampSeconds: commandTimeMillis / 1000)
+        }
+        if !monitors.isEmpty && !spec.flags.contains(.skipMonitor) && !spec.flags.contains(.admin) {
+            feedMonitors(client: client, db: db, arguments: arguments)
+        }
+    }
+
+    /// Writes an error for a command refused before it ran; inside MULTI it also dooms the transaction.
+    func reject(_ ctx: CommandContext, _ error: CommandError) {
+        ctx.error(error)
+        countError(error)
+        if ctx.client.flags.contains(.multi) { ctx.client.flags.insert(.dirtyExec) }
+        if let spec = commands.lookup(ctx.arguments.first ?? ByteBuffer()) {
+            stats.commandStats[spec.fullName, default: CommandStat()].rejectedCalls += 1
+        }
+    }
+
+    func countError(_ error: CommandError) {
+        stats.totalErrorReplies += 1
+        stats.errorStats[String(error.prefix), default: 0] += 1
+    }
+
+    func unknownCommandMessage(_ arguments: [ByteBuffer]) -> String {
+        var shown = ""
+        var i = 1
+        while i < arguments.count && shown.utf8.count < 128 {
+            let room = 128 - shown.utf8.count
+            let text = String(decoding: arguments[i].readableBytesView.prefix(room), as: UTF8.self)
+            shown += "'\(text)' "
+            i += 1
+        }
+        let name = String(decoding: arguments[0].readableBytesView.prefix(128), as: UTF8.self)
+        return "unknown command '\(name)', with args beginning with: \(shown)"
+    }
+
+    /// `+<unix.micros> [<db> <addr>] "arg" ...` to every MONITOR client.
+    func feedMonitors(client: Client, db: Int, arguments: [ByteBuffer]) {
+        let micros = clock.nowMicros()
+        var line = "+\(micros / 1_000_000).\(String(format6(Int(micros % 1_000_000)))) [\(db) \(client.flags.contains(.unixSocket) ? "unix:" + client.address : client.address)]"
+        for a in arguments { line += " " + Self.quoted(a.readableBytesView) }
+        var out = ByteBuffer()
+        out.writeString(line)
+        out.writeStaticString("\r\n")
+        for monitor in monitors {
+            monitor.transport?.send(out)
+        }
+    }
+
+    private func format6(_ v: Int) -> String {
+        let s = String(v)
+        return String(repeating: "0", count: max(0, 6 - s.count)) + s
+    }
+
+    /// Redis's `sdscatrepr`: a double-quoted, escaped representation of bytes.
+    public static func quoted<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
+        var s = "\""
+        for b in bytes {
+            switch b {
+            case UInt8(ascii: "\\"): s += "\\\\"
+            case UInt8(ascii: "\""): s += "\\\""
+            case 10: s += "\\n"
+            case 13: s += "\\r"
+            case 9: s += "\\t"
+            case 7: s += "\\a"
+            case 8: s += "\\b"
+            default:
+                if b >= 32 && b < 127 {
+                    s.unicodeScalars.append(Unicode.Scalar(b))
+                } else {
+                    let hex = String(b, radix: 16)
+                    s += "\\x" + (hex.count == 1 ? "0" + hex : hex)
+                }
+            }
+        }
+        return s + "\""
+    }
+}

@@ -1,0 +1,144 @@
+import NIOCore
+import TernStorage
+
+/// Typed keyspace operations for one database: what every command calls instead of touching a backend.
+///
+/// This is where Redis's db.c policy lives: lazy expiry on access (propagated as DEL), hit/miss
+/// statistics, dirty counting, and the replica rule that keys are never expired locally.
+public struct Keyspace {
+    public let server: ServerState
+    public let index: Int
+    public let database: any StorageDatabase
+
+    public init(server: ServerState, index: Int) {
+        self.server = server
+        self.index = index
+        self.database = server.engine.database(index)
+    }
+
+    @inline(__always) var now: Int64 { server.commandTimeMillis }
+
+    // MARK: lookups
+
+    /// A lookup on behalf of a reading command: counts a hit or a miss, touches access time.
+    public func lookupRead(_ key: Bytes) -> KeyRecord? {
+        let record = lookup(key, touch: true)
+        if record == nil { server.stats.keyspaceMisses += 1 } else { server.stats.keyspaceHits += 1 }
+        return record
+    }
+
+    /// A lookup on behalf of a writing command.
+    public func lookupWrite(_ key: Bytes) -> KeyRecord? {
+        lookup(key, touch: true)
+    }
+
+    /// A lookup that changes nothing about the key's metadata (TYPE-like introspection, OBJECT).
+    public func peek(_ key: Bytes) -> KeyRecord? {
+        lookup(key, touch: false)
+    }
+
+    @inline(__always)
+    func lookup(_ key: Bytes, touch: Bool) -> KeyRecord? {
+        guard let record = database.lookup(key, touch: touch ? server.lruClock : nil) else { return nil }
+        if let when = record.expireAt, when <= now {
+            if expire(key) { return nil }
+            // On a replica the key stays until the master's DEL arrives, but reads see it as gone.
+            return nil
+        }
+        return record
+    }
+
+    /// Deletes a key whose time has come and propagates the deletion as DEL. False on a replica.
+    @discardableResult
+    func expire(_ key: Bytes) -> Bool {
+        if server.isReplica { return false }
+        database.remove(key)
+        server.stats.expiredKeys += 1
+        server.dirty += 1
+        server.propagate(Effect(db: index, arguments: [ByteBuffer(string: "DEL"), ByteBuffer(bytes: key.array)]))
+        server.keyModified(db: index, key: key)
+        return true
+    }
+
+    public func exists(_ key: Bytes) -> Bool { lookup(key, touch: false) != nil }
+
+    public func kind(of key: Bytes) -> ValueKind? { lookup(key, touch: false)?.value.kind }
+
+    /// The string at `key`, nil when absent, WRONGTYPE for other kinds.
+    public func readString(_ key: Bytes) throws -> Bytes? {
+        guard let record = lookupRead(key) else { return nil }
+        guard case .string(let s) = record.value else { throw CommandError.wrongType }
+        return s
+    }
+
+    // MARK: writes
+
+    /// Stores a value (SET and friends).
+    public func store(_ key: Bytes, _ value: StoredValue, expiry: ExpiryUpdate) {
+        database.store(key, value, expiry: expiry)
+        modified(key)
+    }
+
+    /// Edits a value in place; `kind` is enforced (WRONGTYPE) for an existing value.
+    /// The body sees nil for a missing (or expired) key; leaving nil or an empty collection deletes it.
+    public func update<R>(_ key: Bytes, kind: ValueKind?, _ body: (inout StoredValue?) throws -> R) throws -> R {
+        if let record = lookupWrite(key), let kind = kind, record.value.kind != kind {
+            throw CommandError.wrongType
+        }
+        let result = try database.update(key, body)
+        modified(key)
+        return result
+    }
+
+    /// Deletes a key; true when it existed (and was not expired).
+    @discardableResult
+    public func delete(_ key: Bytes) -> Bool {
+        guard lookupWrite(key) != nil else { return false }
+        database.remove(key)
+        modified(key)
+        return true
+    }
+
+    /// Sets or clears the expiry of an existing key.
+    @discardableResult
+    public func setExpiry(_ key: Bytes, _ expireAt: Int64?) -> Bool {
+        guard lookupWrite(key) != nil else { return false }
+        let changed = database.setExpiry(key, expireAt)
+        if changed { modified(key) }
+        return changed
+    }
+
+    /// Removes every key of this database.
+    public func removeAll() -> Int {
+        let n = database.keyCount
+        database.removeAll()
+        server.dirty += n
+        server.databaseFlushed(index)
+        return n
+    }
+
+    @inline(__always)
+    func modified(_ key: Bytes) {
+        server.dirty += 1
+        server.keyModified(db: index, key: key)
+    }
+
+    /// True when `expireAt` is already in the past for this command (a SET with a past EXAT deletes).
+    public func isPast(_ expireAt: Int64) -> Bool { expireAt <= now }
+
+    public var keyCount: Int { database.keyCount }
+}
+
+extension ServerState {
+    /// A key was written, deleted or expired: WATCH, client-side caching and keyspace events hang off this.
+    public func keyModified(db: Int, key: Bytes) {
+        for observer in keyObservers { observer(db, key) }
+    }
+
+    /// A whole database was emptied or swapped.
+    public func databaseFlushed(_ db: Int) {
+        for observer in flushObservers { observer(db) }
+    }
+
+    public func keyspace(_ index: Int) -> Keyspace { Keyspace(server: self, index: index) }
+}

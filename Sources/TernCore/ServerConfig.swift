@@ -1,0 +1,48 @@
+/// Every setting the server runs with. Directive names, parsing, CONFIG GET/SET and REWRITE live in
+/// `ConfigRegistry`; this is the typed store the rest of the server reads.
+public final class ServerConfig {
+    // Network
+    public var bind: [String] = ["127.0.0.1", "-::1"]
+    public var port: Int = 6379
+    public var unixSocket: String = ""
+    public var unixSocketPerm: Int = 0
+    public var tcpBacklog: Int = 511
+    public var timeout: Int = 0
+    public var tcpKeepalive: Int = 300
+    public var protectedMode: Bool = true
+    public var maxClients: Int = 10000
+
+    // General
+    public var logLevel: String = "notice"
+    public var logFile: String = ""
+    public var dir: String = ""
+    public var pidFile: String = ""
+    public var databases: Int = 16
+    public var backend: String = "memory"
+    public var hz: Int = 10
+    public var daemonize: Bool = false
+
+    // Security
+    public var requirePass: String = ""
+
+    // Protocol limits
+    public var protoMaxBulkLen: Int = 512 * 1024 * 1024
+    public var clientQueryBufferLimit: Int = 1024 * 1024 * 1024
+
+    // Diagnostics
+    public var slowlogLogSlowerThan: Int = 10000
+    public var slowlogMaxLen: Int = 128
+    public var latencyMonitorThreshold: Int = 0
+
+    // Memory
+    public var maxMemory: Int = 0
+    public var maxMemoryPolicy: String = "noeviction"
+
+    // Replication-facing (read by the core's call path)
+    public var replicaReadOnly: Bool = true
+
+    /// The config file this server was started with (CONFIG REWRITE target); empty when none.
+    public var configFile: String = ""
+
+    public init() {}
+}

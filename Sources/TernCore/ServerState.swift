@@ -1,0 +1,191 @@
+import Logging
+import NIOCore
+import RESP
+import TernStorage
+
+/// Counters INFO stats reports.
+public struct ServerStats {
+    public var totalConnectionsReceived = 0
+    public var totalCommandsProcessed = 0
+    public var rejectedConnections = 0
+    public var expiredKeys = 0
+    public var evictedKeys = 0
+    public var keyspaceHits = 0
+    public var keyspaceMisses = 0
+    public var totalNetInputBytes = 0
+    public var totalNetOutputBytes = 0
+    public var totalErrorReplies = 0
+    public var unexpectedErrorReplies = 0
+    public var expiredStalePercent = 0.0
+    public var expireCycleCPUMillis = 0
+    public var commandStats: [String: CommandStat] = [:]
+    public var errorStats: [String: Int] = [:]
+    public init() {}
+}
+
+/// Per-command counters (INFO commandstats).
+public struct CommandStat {
+    public var calls = 0
+    public var microseconds = 0
+    public var rejectedCalls = 0
+    public var failedCalls = 0
+}
+
+/// Everything the command thread owns: config, storage, clients, statistics, hooks.
+/// Accessed only from the server's one command thread (the NIO event loop), so it takes no locks.
+public final class ServerState {
+    public let config: ServerConfig
+    public let engine: any StorageEngine
+    public let commands: CommandTable
+    public let clock: Clock
+    public var propagation: PropagationHook
+    public var logger: Logger
+
+    public var stats = ServerStats()
+    public let slowlog = SlowLog()
+    public let latency = LatencyMonitor()
+    /// Writes since the last save (rdb_changes_since_last_save).
+    public var dirty = 0
+    public var lastSaveUnix: Int64
+    public let startMillis: Int64
+    public let startMonotonic: UInt64
+    /// 40 hex characters, new each start (INFO run_id).
+    public let runID: String
+
+    public private(set) var clients: [UInt64: Client] = [:]
+    private var nextClientID: UInt64 = 1
+    public var monitors: [Client] = []
+
+    /// True while this server is a replica: writes from ordinary clients are refused when
+    /// `replica-read-only` is on, and keys are never expired here (the master sends DELs).
+    public var isReplica = false
+
+    /// The time every expiry decision of the current command uses (one command sees one instant).
+    public var commandTimeMillis: Int64 = 0
+
+    /// CLIENT PAUSE: until when, and whether only writes are paused.
+    public var pausedUntilMillis: Int64 = 0
+    public var pauseWritesOnly = false
+
+    /// Set by the server layer: stop the process (SHUTDOWN). Returns an error text when refused.
+    public var shutdownHandler: ((ShutdownRequest) -> String?)?
+    /// Set by the server layer: extra INFO sections (e.g. replication), by lowercase section name.
+    public var infoProviders: [String: () -> [(String, String)]] = [:]
+
+    /// Observers of key writes (WATCH, keyspace events) and of whole-database flushes.
+    public var keyObservers: [(Int, Bytes) -> Void] = []
+    public var flushObservers: [(Int) -> Void] = []
+
+    // The execution unit under way.
+    var pendingEffects: [Effect] = []
+    var unitDepth = 0
+
+    public init(config: ServerConfig, engine: any StorageEngine, commands: CommandTable,
+                clock: Clock = SystemClock(), propagation: PropagationHook = NoPropagation(),
+                logger: Logger = Logger(label: "tern")) {
+        self.config = config
+        self.engine = engine
+        self.commands = commands
+        self.clock = clock
+        self.propagation = propagation
+        self.logger = logger
+        self.startMillis = clock.nowMillis()
+        self.startMonotonic = clock.monotonicNanos()
+        self.lastSaveUnix = clock.nowMillis() / 1000
+        var id = ""
+        for _ in 0..<40 { id.append(String(Int.random(in: 0..<16), radix: 16)) }
+        self.runID = id
+        self.commandTimeMillis = clock.nowMillis()
+    }
+
+    // MARK: clients
+
+    public func makeClient(address: String, localAddress: String, transport: ClientTransport?) -> Client {
+        let client = Client(id: nextClientID, address: address, localAddress: localAddress,
+                            authenticated: config.requirePass.isEmpty, now: clock.nowMillis())
+        nextClientID += 1
+        client.transport = transport
+        clients[client.id] = client
+        stats.totalConnectionsReceived += 1
+        return client
+    }
+
+    public func removeClient(_ client: Client) {
+        clients.removeValue(forKey: client.id)
+        if client.flags.contains(.monitor) {
+            monitors.removeAll { $0 === client }
+        }
+        clientRemovalHooks.forEach { $0(client) }
+    }
+
+    /// Called when a client's transaction ends (EXEC, DISCARD): WATCH state clears here.
+    public var transactionEndHooks: [(Client) -> Void] = []
+
+    /// Called by RESET for each client (pub/sub and tracking state clear here).
+    public var resetHooks: [(Client) -> Void] = []
+
+    /// Called when a client goes away (pub/sub, blocking and replication state clean up here).
+    public var clientRemovalHooks: [(Client) -> Void] = []
+
+    public var connectedClientCount: Int {
+        clients.values.reduce(0) { $0 + ($1.flags.contains(.replica) ? 0 : 1) }
+    }
+
+    /// Clients holding commands back because of CLIENT PAUSE.
+    public var pausedClients: [Client] = []
+
+    /// Ends a pause (CLIENT UNPAUSE, or its time is up): held commands run again.
+    public func resumePausedClients() {
+        pausedUntilMillis = 0
+        let waiting = pausedClients
+        pausedClients.removeAll()
+        for client in waiting { client.transport?.setReadingEnabled(true) }
+    }
+
+    // MARK: effects
+
+    /// Records one effect of the unit under way. Outside any command (active expiry) it is a unit of its own.
+    public func propagate(_ effect: Effect) {
+        guard propagation.wantsEffects else { return }
+        pendingEffects.append(effect)
+        if unitDepth == 0 { flushEffects() }
+    }
+
+    /// Hands the finished unit to the hook, wrapped in MULTI/EXEC when it holds several effects.
+    func flushEffects() {
+        guard !pendingEffects.isEmpty else { return }
+        var unit = pendingEffects
+        pendingEffects.removeAll(keepingCapacity: true)
+        if unit.count > 1 {
+            let db = unit[0].db
+            unit.insert(Effect(db: db, ["MULTI"]), at: 0)
+            unit.append(Effect(db: db, ["EXEC"]))
+        }
+        propagation.propagate(unit)
+    }
+
+    /// Starts an execution unit; nested units (commands inside EXEC) join the outer one.
+    public func beginUnit() { unitDepth += 1 }
+
+    public func endUnit() {
+        unitDepth -= 1
+        if unitDepth == 0 { flushEffects() }
+    }
+
+    // MARK: time
+
+    /// Seconds since start (INFO uptime_in_seconds).
+    public var uptimeSeconds: Int { Int((clock.monotonicNanos() - startMonotonic) / 1_000_000_000) }
+
+    /// A coarse seconds clock for access times (Redis's LRU clock).
+    public var lruClock: UInt32 { UInt32(truncatingIfNeeded: clock.nowMillis() / 1000) }
+}
+
+/// SHUTDOWN's options.
+public struct ShutdownRequest: Sendable {
+    public enum SaveMode: Sendable { case `default`, save, noSave }
+    public var save: SaveMode = .default
+    public var now = false
+    public var force = false
+    public init() {}
+}

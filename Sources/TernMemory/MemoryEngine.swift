@@ -1,0 +1,179 @@
+import HashTreeCollections
+import TernStorage
+
+/// The pure-memory backend. Each database is a persistent hash trie (`TreeDictionary`), so a snapshot
+/// is an O(1) copy that shares structure with the live data; writes after it copy only the paths they touch.
+public final class MemoryEngine: StorageEngine {
+    public let name = "memory"
+    private var databases: [MemoryDatabase]
+
+    public init(databases count: Int = 16) {
+        precondition(count > 0)
+        databases = (0..<count).map { _ in MemoryDatabase() }
+    }
+
+    public var databaseCount: Int { databases.count }
+
+    public func database(_ index: Int) -> any StorageDatabase { databases[index] }
+
+    public func swapDatabases(_ a: Int, _ b: Int) {
+        databases.swapAt(a, b)
+    }
+}
+
+/// One database of the memory backend.
+public final class MemoryDatabase: StorageDatabase {
+    @usableFromInline var entries = TreeDictionary<Bytes, KeyRecord>()
+    /// Keys with an expiry (as Redis's `expires` dict): sampled by the active expire cycle.
+    @usableFromInline var volatile = TreeDictionary<Bytes, Int64>()
+
+    public init() {}
+
+    public var keyCount: Int { entries.count }
+    public var volatileKeyCount: Int { volatile.count }
+
+    @inlinable
+    public func lookup(_ key: Bytes, touch: UInt32?) -> KeyRecord? {
+        guard let now = touch else { return entries[key] }
+        return entries.updateValue(forKey: key) { record -> KeyRecord? in
+            if record != nil {
+                record!.lastAccess = now
+                record!.frequency = MemoryDatabase.incrementFrequency(record!.frequency)
+            }
+            return record
+        }
+    }
+
+    /// Redis's LFU logarithmic counter increment (lfu-log-factor 10), deterministic variant:
+    /// grows quickly at first and ever more slowly.
+    @usableFromInline
+    static func incrementFrequency(_ counter: UInt8) -> UInt8 {
+        if counter == 255 { return 255 }
+        let base = Double(max(Int(counter) - 5, 0))
+        let p = 1.0 / (base * 10 + 1)
+        return Double.random(in: 0..<1) < p ? counter + 1 : counter
+    }
+
+    public func store(_ key: Bytes, _ value: StoredValue, expiry: ExpiryUpdate) {
+        entries.updateValue(forKey: key) { record in
+            switch expiry {
+            case .keep:
+                if record != nil {
+                    record!.value = value
+                } else {
+                    record = KeyRecord(value: value)
+                }
+            case .clear:
+                if record?.expireAt != nil { volatile.removeValue(forKey: key) }
+                record = KeyRecord(value: value, expireAt: nil, lastAccess: record?.lastAccess ?? 0)
+            case .at(let when):
+                volatile[key] = when
+                record = KeyRecord(value: value, expireAt: when, lastAccess: record?.lastAccess ?? 0)
+            }
+        }
+    }
+
+    public func update<R>(_ key: Bytes, _ body: (inout StoredValue?) throws -> R) rethrows -> R {
+        try entries.updateValue(forKey: key) { record -> R in
+            // Move the value out so the collection is uniquely referenced while `body` edits it.
+            var value: StoredValue? = nil
+            if record != nil {
+                value = record!.value
+                record!.value = .string(Bytes())
+            }
+            let result: R
+            do {
+                result = try body(&value)
+            } catch {
+                if let v = value, record != nil { record!.value = v }
+                throw error
+            }
+            if let v = value, !v.isEmptyCollection {
+                if record == nil { record = KeyRecord(value: v) } else { record!.value = v }
+            } else if record != nil {
+                if record!.expireAt != nil { volatile.removeValue(forKey: key) }
+                record = nil
+            }
+            return result
+        }
+    }
+
+    @discardableResult
+    public func remove(_ key: Bytes) -> Bool {
+        guard let old = entries.removeValue(forKey: key) else { return false }
+        if old.expireAt != nil { volatile.removeValue(forKey: key) }
+        return true
+    }
+
+    @discardableResult
+    public func setExpiry(_ key: Bytes, _ expireAt: Int64?) -> Bool {
+        entries.updateValue(forKey: key) { record -> Bool in
+            guard record != nil else { return false }
+            record!.expireAt = expireAt
+            if let when = expireAt { volatile[key] = when } else { volatile.removeValue(forKey: key) }
+            return true
+        }
+    }
+
+    public func removeAll() {
+        entries = TreeDictionary()
+        volatile = TreeDictionary()
+    }
+
+    /// The cursor is a position in the trie's iteration order.
+    public func scan(cursor: UInt64, count: Int, _ visit: (Bytes) -> Void) -> UInt64 {
+        let total = entries.count
+        guard cursor < UInt64(total) else { return 0 }
+        var index = entries.index(entries.startIndex, offsetBy: Int(cursor))
+        var position = Int(cursor)
+        var emitted = 0
+        while index != entries.endIndex && emitted < max(count, 1) {
+            visit(entries[index].key)
+            entries.formIndex(after: &index)
+            position += 1
+            emitted += 1
+        }
+        return position >= total ? 0 : UInt64(position)
+    }
+
+    public func randomKey() -> Bytes? {
+        guard !entries.isEmpty else { return nil }
+        let index = entries.index(entries.startIndex, offsetBy: Int.random(in: 0..<entries.count))
+        return entries[index].key
+    }
+
+    public func sampleVolatile(_ count: Int) -> [(key: Bytes, expireAt: Int64)] {
+        let total = volatile.count
+        guard total > 0 else { return [] }
+        if total <= count { return volatile.map { ($0.key, $0.value) } }
+        // A random window: cheap (one O(log n) seek) and, over many cycles, covers every key.
+        let start = Int.random(in: 0..<total)
+        var result: [(key: Bytes, expireAt: Int64)] = []
+        result.reserveCapacity(count)
+        var index = volatile.index(volatile.startIndex, offsetBy: start)
+        while result.count < count {
+            if index == volatile.endIndex { index = volatile.startIndex }
+            let element = volatile[index]
+            result.append((element.key, element.value))
+            volatile.formIndex(after: &index)
+        }
+        return result
+    }
+
+    public func snapshot() -> any DatabaseSnapshot {
+        MemorySnapshot(entries: entries)
+    }
+}
+
+/// A frozen copy of a memory database: O(1) to take, shares structure with the live trie.
+public struct MemorySnapshot: DatabaseSnapshot {
+    let entries: TreeDictionary<Bytes, KeyRecord>
+
+    public var count: Int { entries.count }
+
+    public func forEach(_ body: (Bytes, StoredValue, Int64?) throws -> Bool) rethrows {
+        for (key, record) in entries {
+            if try !body(key, record.value, record.expireAt) { return }
+        }
+    }
+}

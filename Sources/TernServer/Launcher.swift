@@ -1,0 +1,64 @@
+import Logging
+import ServiceLifecycle
+import TernCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `tern-server [CONFIG_FILE] [--directive value ...]`, as redis-server takes them.
+public enum Launcher {
+    public static func main(arguments: [String]) async -> Int32 {
+        let config: ServerConfig
+        do {
+            config = try ConfigLoader.load(arguments: arguments)
+        } catch {
+            FileHandleWriter.stderr("\n*** FATAL CONFIG FILE ERROR (Tern \(TernVersion.tern)) ***\n\(error)\n")
+            return 1
+        }
+        if !config.dir.isEmpty && chdir(config.dir) != 0 {
+            FileHandleWriter.stderr("Can't chdir to '\(config.dir)': \(String(cString: strerror(errno)))\n")
+            return 1
+        }
+        let sink = LogSink(path: config.logFile)
+        let level = RedisLogHandler.level(forRedis: config.logLevel)
+        LoggingSystem.bootstrap { _ in RedisLogHandler(level: level, sink: sink) }
+        var logger = Logger(label: "tern")
+        logger.logLevel = level
+        logger.notice("oO0OoO0OoO0Oo Tern is starting oO0OoO0OoO0Oo")
+        logger.notice("Tern version=\(TernVersion.tern), redis_version=\(TernVersion.redisCompatible), pid=\(getpid()), just started")
+        if config.configFile.isEmpty {
+            logger.warning("Warning: no config file specified, using the default config. In order to specify a config file use tern-server /path/to/tern.conf")
+        }
+        let app: TernServerApp
+        do {
+            app = try TernServerApp(config: config, logger: logger)
+            try app.start()
+        } catch {
+            logger.warning("\(error)")
+            return 1
+        }
+        if !config.pidFile.isEmpty {
+            let text = "\(getpid())\n"
+            if let f = fopen(config.pidFile, "w") { fputs(text, f); fclose(f) }
+        }
+        logger.notice("Server initialized (backend \(config.backend))")
+        logger.notice("Ready to accept connections tcp")
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: app)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            logger.warning("Server stopped with an error: \(error)")
+        }
+        if !config.pidFile.isEmpty { unlink(config.pidFile) }
+        return 0
+    }
+}
+
+enum FileHandleWriter {
+    static func stderr(_ text: String) {
+        fputs(text, Glibc.stderr)
+    }
+}

@@ -1,0 +1,156 @@
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import TernCore
+import TernMemory
+import TernStorage
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The running server: one event loop owns the keyspace and every connection (like Redis's main thread),
+/// listeners for each `bind` address and the unix socket, and the periodic cron (active expiry, timeouts).
+public final class TernServerApp: Service, @unchecked Sendable {
+    public let config: ServerConfig
+    public let state: ServerState
+    public let group: MultiThreadedEventLoopGroup
+    public let loop: EventLoop
+    private var channels: [Channel] = []
+    private var cron: RepeatedTask?
+    private let stopPromise: EventLoopPromise<Void>
+    private var logger: Logger
+
+    public init(config: ServerConfig, engine: (any StorageEngine)? = nil, logger: Logger) throws {
+        self.config = config
+        self.logger = logger
+        self.group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        self.loop = group.next()
+        let storage: any StorageEngine
+        if let engine {
+            storage = engine
+        } else {
+            storage = try Self.makeEngine(config)
+        }
+        let table = BuiltinCommands.table()
+        self.state = ServerState(config: config, engine: storage, commands: table, logger: logger)
+        self.stopPromise = loop.makePromise(of: Void.self)
+        state.shutdownHandler = { [weak self] request in self?.handleShutdownCommand(request) }
+    }
+
+    static func makeEngine(_ config: ServerConfig) throws -> any StorageEngine {
+        switch config.backend {
+        case "memory":
+            return MemoryEngine(databases: config.databases)
+        default:
+            throw StartupError("backend '\(config.backend)' is not available in this build (supported: memory)")
+        }
+    }
+
+    /// Binds every listener. Throws when a mandatory address can't be bound.
+    public func start() throws {
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: Int32(config.tcpBacklog))
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(ChannelOptions.socketOption(.so_keepalive), value: config.tcpKeepalive > 0 ? 1 : 0)
+            .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 16)
+            .childChannelOption(ChannelOptions.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16384, maximum: 1 << 20))
+            .childChannelInitializer { [state, unowned self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(server: state, app: self, isUnixSocket: false))
+                }
+            }
+        if config.port > 0 {
+            for var address in config.bind {
+                let optional = address.hasPrefix("-")
+                if optional { address.removeFirst() }
+                do {
+                    let channel = try bootstrap.bind(host: address, port: config.port).wait()
+                    channels.append(channel)
+                } catch {
+                    if optional { continue }
+                    throw StartupError("Could not create server TCP listening socket \(address):\(config.port): \(error)")
+                }
+            }
+            if channels.isEmpty { throw StartupError("Failed listening on port \(config.port) (tcp), aborting.") }
+        }
+        if !config.unixSocket.isEmpty {
+            _ = unlink(config.unixSocket)
+            let unixBootstrap = ServerBootstrap(group: group)
+                .childChannelInitializer { [state, unowned self] channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(ConnectionHandler(server: state, app: self, isUnixSocket: true))
+                    }
+                }
+            do {
+                channels.append(try unixBootstrap.bind(unixDomainSocketPath: config.unixSocket).wait())
+                if config.unixSocketPerm != 0 { _ = chmod(config.unixSocket, mode_t(config.unixSocketPerm)) }
+            } catch {
+                throw StartupError("Failed opening Unix socket: \(error)")
+            }
+        }
+        let interval = TimeAmount.milliseconds(Int64(max(1, 1000 / max(1, min(config.hz, 500)))))
+        cron = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [weak self] _ in
+            self?.serverCron()
+        }
+    }
+
+    /// The actual port of the first TCP listener (useful with `port 0` in tests).
+    public var boundPort: Int? { channels.first?.localAddress?.port }
+
+    /// Periodic work, as Redis's serverCron: expire keys, end pauses, close idle clients.
+    func serverCron() {
+        let now = state.clock.nowMillis()
+        state.activeExpireCycle()
+        if state.pausedUntilMillis != 0 && state.pausedUntilMillis <= now {
+            state.resumePausedClients()
+        }
+        if config.timeout > 0 {
+            let limit = Int64(config.timeout) * 1000
+            for client in state.clients.values
+            where !client.flags.contains(.replica) && !client.flags.contains(.master)
+                && !client.flags.contains(.pubsub) && !client.flags.contains(.blocked)
+                && now - client.lastInteractionMillis > limit {
+                client.transport?.close()
+            }
+        }
+    }
+
+    /// SHUTDOWN from a client: stop accepting, close, exit `run`.
+    private func handleShutdownCommand(_ request: ShutdownRequest) -> String? {
+        logger.warning("User requested shutdown...")
+        stop()
+        return nil
+    }
+
+    /// Stops listeners and makes `run` return.
+    public func stop() {
+        loop.execute { [self] in
+            cron?.cancel()
+            for channel in channels { channel.close(promise: nil) }
+            channels.removeAll()
+            for client in state.clients.values { client.transport?.close() }
+            if !config.unixSocket.isEmpty { _ = unlink(config.unixSocket) }
+            stopPromise.succeed(())
+        }
+    }
+
+    /// Service entry point: binds, serves until a shutdown signal or SHUTDOWN, then cleans up.
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await stopPromise.futureResult.get()
+        } onGracefulShutdown: { [self] in
+            logger.warning("Received SIGTERM scheduling shutdown...")
+            stop()
+        }
+        logger.notice("Redis is now ready to exit, bye bye...")
+        try? await group.shutdownGracefully()
+    }
+}
+
+/// A reason the server can't start; printed and the process exits 1.
+public struct StartupError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,104 @@
+/// How a write treats the key's time to live.
+public enum ExpiryUpdate: Sendable, Equatable {
+    /// Keep the existing expiry (KEEPTTL, in-place edits).
+    case keep
+    /// Drop any expiry (a plain SET).
+    case clear
+    /// Absolute unix time in milliseconds.
+    case at(Int64)
+}
+
+/// A stored key as one lookup returns it: value, absolute expiry (ms) and access metadata.
+public struct KeyRecord: Sendable, Equatable {
+    public var value: StoredValue
+    public var expireAt: Int64?
+    /// Seconds clock of the last access (OBJECT IDLETIME).
+    public var lastAccess: UInt32
+    /// Logarithmic access counter (OBJECT FREQ).
+    public var frequency: UInt8
+
+    public init(value: StoredValue, expireAt: Int64? = nil, lastAccess: UInt32 = 0, frequency: UInt8 = 5) {
+        self.value = value
+        self.expireAt = expireAt
+        self.lastAccess = lastAccess
+        self.frequency = frequency
+    }
+}
+
+/// One logical database (0..<databases). All calls happen on the server's command thread.
+///
+/// The protocol knows nothing of expiry *policy*: lookups return expired keys like any other, and the
+/// core's keyspace layer decides (lazy expiry, replicas that never expire, propagation as DEL).
+/// Element-level operations for the collection kinds have defaults built on `update`; a backend with a
+/// per-element encoding overrides them.
+public protocol StorageDatabase: AnyObject {
+    /// Number of keys, expired-but-not-yet-deleted ones included.
+    var keyCount: Int { get }
+    /// Number of keys that have an expiry.
+    var volatileKeyCount: Int { get }
+
+    /// The stored record, or nil. `touch` updates access metadata (a command's lookup; not SCAN or snapshots).
+    func lookup(_ key: Bytes, touch: UInt32?) -> KeyRecord?
+    /// Stores `value` under `key`, replacing any value, with the given expiry treatment.
+    func store(_ key: Bytes, _ value: StoredValue, expiry: ExpiryUpdate)
+    /// Edits a value in place (no copy of a collection that nobody else shares). `nil` means absent;
+    /// leaving nil (or an empty collection) removes the key. The expiry is kept unless the key goes away.
+    func update<R>(_ key: Bytes, _ body: (inout StoredValue?) throws -> R) rethrows -> R
+    /// Removes the key; true if it existed.
+    @discardableResult func remove(_ key: Bytes) -> Bool
+    /// Sets (absolute ms) or clears (nil) the expiry of an existing key; false when the key is absent.
+    @discardableResult func setExpiry(_ key: Bytes, _ expireAt: Int64?) -> Bool
+    /// Deletes every key.
+    func removeAll()
+
+    /// Iterates keys from an opaque cursor (0 starts); returns the next cursor (0 when done).
+    /// Keys present for the whole iteration are returned at least once.
+    func scan(cursor: UInt64, count: Int, _ visit: (Bytes) -> Void) -> UInt64
+    /// A uniformly chosen key, or nil when empty.
+    func randomKey() -> Bytes?
+    /// Up to `count` randomly chosen keys that have an expiry, with their expiry (for the active expire cycle).
+    func sampleVolatile(_ count: Int) -> [(key: Bytes, expireAt: Int64)]
+
+    /// A point-in-time view that later writes don't change and that doesn't block writers.
+    func snapshot() -> any DatabaseSnapshot
+}
+
+/// A point-in-time, iterable view of one database.
+public protocol DatabaseSnapshot: Sendable {
+    var count: Int { get }
+    /// Visits every key with its value and expiry; stop early by returning false.
+    func forEach(_ body: (Bytes, StoredValue, Int64?) throws -> Bool) rethrows
+}
+
+/// A storage backend: a fixed number of databases.
+public protocol StorageEngine: AnyObject {
+    /// "memory", "lmdb", ...
+    var name: String { get }
+    var databaseCount: Int { get }
+    func database(_ index: Int) -> any StorageDatabase
+    /// SWAPDB.
+    func swapDatabases(_ a: Int, _ b: Int)
+    /// Point-in-time views of every database, taken at the same instant (the snapshot producer).
+    func snapshot() -> [any DatabaseSnapshot]
+    /// Called once before and after each batch of commands the server executes together (a read batch
+    /// across connections). A durable backend commits and syncs in `endBatch`; the server releases the
+    /// batch's replies after it returns.
+    func beginBatch()
+    func endBatch() throws
+    /// Bytes used by the stored data, as far as the backend can tell (INFO memory).
+    var usedMemoryEstimate: Int { get }
+}
+
+extension StorageEngine {
+    public func beginBatch() {}
+    public func endBatch() throws {}
+    public func snapshot() -> [any DatabaseSnapshot] {
+        (0..<databaseCount).map { database($0).snapshot() }
+    }
+    public var usedMemoryEstimate: Int { 0 }
+}
+
+extension StorageDatabase {
+    public func exists(_ key: Bytes) -> Bool { lookup(key, touch: nil) != nil }
+    public func kind(of key: Bytes) -> ValueKind? { lookup(key, touch: nil)?.value.kind }
+}
