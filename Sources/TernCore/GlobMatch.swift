@@ -3,9 +3,10 @@
 public enum GlobMatch {
     public static func matches(pattern: [UInt8], _ string: [UInt8], caseInsensitive: Bool = false) -> Bool {
         var nesting = 0
+        var skipLonger = false
         return pattern.withUnsafeBufferPointer { p in
             string.withUnsafeBufferPointer { s in
-                match(p, 0, s, 0, caseInsensitive, &nesting)
+                match(p, 0, s, 0, caseInsensitive, &nesting, &skipLonger)
             }
         }
     }
@@ -18,7 +19,7 @@ public enum GlobMatch {
     private static func lower(_ c: UInt8) -> UInt8 { (c >= 65 && c <= 90) ? c | 0x20 : c }
 
     private static func match(_ p: UnsafeBufferPointer<UInt8>, _ pi: Int, _ s: UnsafeBufferPointer<UInt8>, _ si: Int,
-                              _ nocase: Bool, _ nesting: inout Int) -> Bool {
+                              _ nocase: Bool, _ nesting: inout Int, _ skipLonger: inout Bool) -> Bool {
         // Bound the recursion as Redis does, so hostile patterns can't blow the stack.
         if nesting > 1000 { return false }
         nesting += 1
@@ -31,9 +32,12 @@ public enum GlobMatch {
                 while pi + 1 < p.count && p[pi + 1] == UInt8(ascii: "*") { pi += 1 }
                 if pi + 1 == p.count { return true }
                 while si < s.count {
-                    if match(p, pi + 1, s, si, nocase, &nesting) { return true }
+                    if match(p, pi + 1, s, si, nocase, &nesting, &skipLonger) { return true }
+                    // The rest of the pattern matches nowhere later: earlier stars can't help either.
+                    if skipLonger { return false }
                     si += 1
                 }
+                skipLonger = true
                 return false
             case UInt8(ascii: "?"):
                 si += 1
