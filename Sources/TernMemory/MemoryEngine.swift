@@ -118,22 +118,51 @@ public final class MemoryDatabase: StorageDatabase {
     public func removeAll() {
         entries = TreeDictionary()
         volatile = TreeDictionary()
+        scans.removeAll()
+        scanOrder.removeAll()
     }
 
-    /// The cursor is a position in the trie's iteration order.
+    /// Scans in progress: cursor token -> the trie as it was when the scan started, and the position in it.
+    /// Iterating that frozen copy (O(1) to take) gives Redis's guarantee: a key present for the whole scan is
+    /// returned, whatever is inserted or deleted meanwhile. Bounded: the oldest scans are forgotten first.
+    private var scans: [UInt64: (trie: TreeDictionary<Bytes, KeyRecord>, position: Int)] = [:]
+    private var scanOrder: [UInt64] = []
+    static let maxScans = 256
+    /// Tokens live above this; smaller cursors are read as plain positions (a scan that was forgotten).
+    static let tokenBase: UInt64 = 1 << 40
+
     public func scan(cursor: UInt64, count: Int, _ visit: (Bytes) -> Void) -> UInt64 {
-        let total = entries.count
-        guard cursor < UInt64(total) else { return 0 }
-        var index = entries.index(entries.startIndex, offsetBy: Int(cursor))
-        var position = Int(cursor)
+        var trie = entries
+        var position = 0
+        if cursor != 0 {
+            if let state = scans.removeValue(forKey: cursor) {
+                trie = state.trie
+                position = state.position
+                scanOrder.removeAll { $0 == cursor }
+            } else {
+                position = Int(cursor % MemoryDatabase.tokenBase)
+            }
+        }
+        guard position < trie.count else { return 0 }
+        var index = trie.index(trie.startIndex, offsetBy: position)
         var emitted = 0
-        while index != entries.endIndex && emitted < max(count, 1) {
-            visit(entries[index].key)
-            entries.formIndex(after: &index)
+        while index != trie.endIndex && emitted < max(count, 1) {
+            let key = trie[index].key
+            // Keys deleted since the scan began are not returned.
+            if entries[key] != nil { visit(key) }
+            trie.formIndex(after: &index)
             position += 1
             emitted += 1
         }
-        return position >= total ? 0 : UInt64(position)
+        if index == trie.endIndex { return 0 }
+        var token: UInt64
+        repeat { token = UInt64.random(in: MemoryDatabase.tokenBase..<(1 << 62)) } while scans[token] != nil
+        scans[token] = (trie, position)
+        scanOrder.append(token)
+        if scanOrder.count > MemoryDatabase.maxScans {
+            scans.removeValue(forKey: scanOrder.removeFirst())
+        }
+        return token
     }
 
     public func randomKey() -> Bytes? {

@@ -1,0 +1,293 @@
+import DequeModule
+import TernStorage
+
+/// The behaviour every storage backend must have, written once and run by each backend's tests.
+///
+/// Failures are reported through `fail` (the test target passes XCTFail), so this target needs no XCTest.
+public struct StorageConformance {
+    public typealias Failure = (_ message: String, _ file: StaticString, _ line: UInt) -> Void
+
+    private let makeEngine: () -> any StorageEngine
+    private let fail: Failure
+
+    /// `makeEngine` returns a fresh, empty engine with 16 databases each time.
+    public init(makeEngine: @escaping () -> any StorageEngine, fail: @escaping Failure) {
+        self.makeEngine = makeEngine
+        self.fail = fail
+    }
+
+    /// Every check, by name, so a test target can run them one per test method.
+    public var checks: [(String, () -> Void)] {
+        [
+            ("storeAndLookupEveryKind", storeAndLookupEveryKind),
+            ("expiryUpdates", expiryUpdates),
+            ("updateInPlace", updateInPlace),
+            ("emptyCollectionsAreRemoved", emptyCollectionsAreRemoved),
+            ("removeAndRemoveAll", removeAndRemoveAll),
+            ("databasesAreIndependentAndSwap", databasesAreIndependentAndSwap),
+            ("scanVisitsEveryKeyOnce", scanVisitsEveryKeyOnce),
+            ("scanSurvivesConcurrentInserts", scanSurvivesConcurrentInserts),
+            ("scanSurvivesConcurrentDeletes", scanSurvivesConcurrentDeletes),
+            ("randomKeyAndVolatileSampling", randomKeyAndVolatileSampling),
+            ("snapshotIsPointInTime", snapshotIsPointInTime),
+            ("binaryAndLongKeys", binaryAndLongKeys),
+            ("accessMetadata", accessMetadata),
+        ]
+    }
+
+    public func runAll() {
+        for (_, check) in checks { check() }
+    }
+
+    private func expect(_ condition: Bool, _ message: @autoclosure () -> String,
+                        file: StaticString = #filePath, line: UInt = #line) {
+        if !condition { fail(message(), file, line) }
+    }
+
+    static let samples: [(Bytes, StoredValue)] = {
+        var z = SortedSetValue()
+        z.set("a", score: 1.5)
+        z.set("b", score: -2)
+        return [
+            ("s", .string("hello")),
+            ("l", .list(Deque(["x", "y", "z"]))),
+            ("h", .hash(["f1": "v1", "f2": "v2"])),
+            ("set", .set(["m1", "m2"])),
+            ("z", .zset(z)),
+        ]
+    }()
+
+    func storeAndLookupEveryKind() {
+        let db = makeEngine().database(0)
+        for (key, value) in Self.samples {
+            db.store(key, value, expiry: .clear)
+        }
+        expect(db.keyCount == Self.samples.count, "keyCount \(db.keyCount)")
+        for (key, value) in Self.samples {
+            let record = db.lookup(key, touch: nil)
+            expect(record?.value == value, "value of \(key): \(String(describing: record?.value))")
+            expect(record?.expireAt == nil, "no expiry for \(key)")
+            expect(db.kind(of: key) == value.kind, "kind of \(key)")
+        }
+        expect(db.lookup("missing", touch: nil) == nil, "missing key")
+        db.store("s", .string("replaced"), expiry: .clear)
+        expect(db.lookup("s", touch: nil)?.value == .string("replaced"), "overwrite")
+        expect(db.keyCount == Self.samples.count, "overwrite keeps count")
+    }
+
+    func expiryUpdates() {
+        let db = makeEngine().database(0)
+        db.store("k", .string("v"), expiry: .at(5000))
+        expect(db.lookup("k", touch: nil)?.expireAt == 5000, "expiry set")
+        expect(db.volatileKeyCount == 1, "volatile count 1")
+        db.store("k", .string("v2"), expiry: .keep)
+        expect(db.lookup("k", touch: nil)?.expireAt == 5000, "KEEPTTL keeps expiry")
+        db.store("k", .string("v3"), expiry: .clear)
+        expect(db.lookup("k", touch: nil)?.expireAt == nil, "plain store clears expiry")
+        expect(db.volatileKeyCount == 0, "volatile count 0 after clear")
+        expect(db.setExpiry("k", 9000), "setExpiry on existing key")
+        expect(db.lookup("k", touch: nil)?.expireAt == 9000, "setExpiry applied")
+        expect(!db.setExpiry("nope", 9000), "setExpiry on missing key is false")
+        expect(db.setExpiry("k", nil), "persist")
+        expect(db.lookup("k", touch: nil)?.expireAt == nil && db.volatileKeyCount == 0, "persisted")
+        db.store("k", .string("v"), expiry: .at(100))
+        db.remove("k")
+        expect(db.volatileKeyCount == 0, "remove drops the expiry index entry")
+    }
+
+    func updateInPlace() {
+        let db = makeEngine().database(0)
+        db.store("l", .list(["a"]), expiry: .at(7000))
+        let count: Int = db.update("l") { value in
+            guard case .list(var list)? = value else { return -1 }
+            value = nil
+            list.append("b")
+            value = .list(list)
+            return list.count
+        }
+        expect(count == 2, "update saw the list")
+        let record = db.lookup("l", touch: nil)
+        expect(record?.value == .list(["a", "b"]), "update stored")
+        expect(record?.expireAt == 7000, "update keeps expiry")
+        let created: Bool = db.update("new") { value in
+            let wasNil = value == nil
+            value = .hash(["f": "v"])
+            return wasNil
+        }
+        expect(created, "update of a missing key sees nil")
+        expect(db.lookup("new", touch: nil)?.value == .hash(["f": "v"]), "update creates")
+        struct Boom: Error {}
+        do {
+            try db.update("l") { (value: inout StoredValue?) throws -> Void in
+                value = .string("clobbered")
+                throw Boom()
+            }
+        } catch {}
+        expect(db.lookup("l", touch: nil) != nil, "a throwing update leaves the key in place")
+    }
+
+    func emptyCollectionsAreRemoved() {
+        let db = makeEngine().database(0)
+        db.store("s", .set(["only"]), expiry: .at(100))
+        db.update("s") { value in value = .set([]) }
+        expect(db.lookup("s", touch: nil) == nil, "empty set removed")
+        expect(db.volatileKeyCount == 0, "and its expiry")
+        db.store("t", .string(""), expiry: .clear)
+        expect(db.lookup("t", touch: nil)?.value == .string(""), "empty string is a value")
+        db.update("t") { value in value = nil }
+        expect(db.lookup("t", touch: nil) == nil, "update to nil removes")
+    }
+
+    func removeAndRemoveAll() {
+        let db = makeEngine().database(0)
+        for i in 0..<100 { db.store(Bytes("k\(i)"), .string("v"), expiry: i % 2 == 0 ? .at(Int64(i)) : .clear) }
+        expect(db.remove("k1"), "remove existing")
+        expect(!db.remove("k1"), "remove again")
+        expect(db.keyCount == 99, "count after remove")
+        db.removeAll()
+        expect(db.keyCount == 0 && db.volatileKeyCount == 0, "removeAll empties")
+        expect(db.lookup("k2", touch: nil) == nil, "removeAll removed keys")
+    }
+
+    func databasesAreIndependentAndSwap() {
+        let engine = makeEngine()
+        expect(engine.databaseCount == 16, "16 databases")
+        engine.database(0).store("a", .string("zero"), expiry: .clear)
+        engine.database(1).store("a", .string("one"), expiry: .at(42))
+        expect(engine.database(0).lookup("a", touch: nil)?.value == .string("zero"), "db0")
+        expect(engine.database(1).lookup("a", touch: nil)?.value == .string("one"), "db1")
+        engine.swapDatabases(0, 1)
+        expect(engine.database(0).lookup("a", touch: nil)?.value == .string("one"), "swapped db0")
+        expect(engine.database(0).lookup("a", touch: nil)?.expireAt == 42, "swap carries expiry")
+        expect(engine.database(1).lookup("a", touch: nil)?.value == .string("zero"), "swapped db1")
+        expect(engine.database(2).keyCount == 0, "db2 untouched")
+    }
+
+    func scanVisitsEveryKeyOnce() {
+        let db = makeEngine().database(0)
+        let keys = Set((0..<1000).map { Bytes("key:\($0)") })
+        for k in keys { db.store(k, .string("v"), expiry: .clear) }
+        var seen: [Bytes] = []
+        var cursor: UInt64 = 0
+        var rounds = 0
+        repeat {
+            cursor = db.scan(cursor: cursor, count: 37) { seen.append($0) }
+            rounds += 1
+        } while cursor != 0 && rounds < 10_000
+        expect(Set(seen) == keys, "scan saw \(Set(seen).count) of \(keys.count)")
+        expect(seen.count == keys.count, "no duplicates without concurrent writes")
+        var emptyVisits = 0
+        expect(makeEngine().database(0).scan(cursor: 0, count: 10) { _ in emptyVisits += 1 } == 0 && emptyVisits == 0,
+               "empty scan")
+    }
+
+    func scanSurvivesConcurrentInserts() {
+        let db = makeEngine().database(0)
+        let original = Set((0..<500).map { Bytes("o:\($0)") })
+        for k in original { db.store(k, .string("v"), expiry: .clear) }
+        var seen = Set<Bytes>()
+        var cursor: UInt64 = 0
+        var i = 0
+        repeat {
+            cursor = db.scan(cursor: cursor, count: 20) { seen.insert($0) }
+            db.store(Bytes("new:\(i)"), .string("v"), expiry: .clear)
+            i += 1
+        } while cursor != 0 && i < 100_000
+        expect(original.isSubset(of: seen), "keys present throughout were all returned (missing \(original.subtracting(seen).count))")
+    }
+
+    func scanSurvivesConcurrentDeletes() {
+        let db = makeEngine().database(0)
+        let kept = Set((0..<400).map { Bytes("keep:\($0)") })
+        let doomed = (0..<400).map { Bytes("drop:\($0)") }
+        for k in kept { db.store(k, .string("v"), expiry: .clear) }
+        for k in doomed { db.store(k, .string("v"), expiry: .clear) }
+        var seen = Set<Bytes>()
+        var cursor: UInt64 = 0
+        var i = 0
+        repeat {
+            cursor = db.scan(cursor: cursor, count: 10) { seen.insert($0) }
+            // Delete keys the scan has already passed as well as ones ahead of it.
+            for _ in 0..<8 where i < doomed.count {
+                db.remove(doomed[i])
+                i += 1
+            }
+        } while cursor != 0 && i < 100_000
+        expect(kept.isSubset(of: seen), "keys present throughout were all returned (missing \(kept.subtracting(seen).count))")
+    }
+
+    func randomKeyAndVolatileSampling() {
+        let db = makeEngine().database(0)
+        expect(db.randomKey() == nil, "randomKey on empty")
+        expect(db.sampleVolatile(5).isEmpty, "no volatile keys")
+        for i in 0..<50 { db.store(Bytes("k\(i)"), .string("v"), expiry: i < 10 ? .at(Int64(1000 + i)) : .clear) }
+        var seen = Set<Bytes>()
+        for _ in 0..<500 { if let k = db.randomKey() { seen.insert(k) } }
+        expect(seen.count > 25, "randomKey spreads (\(seen.count) distinct)")
+        let sample = db.sampleVolatile(5)
+        expect(sample.count == 5, "sample size")
+        for (key, when) in sample {
+            expect(db.lookup(key, touch: nil)?.expireAt == when, "sampled key \(key) has that expiry")
+        }
+        expect(Set(db.sampleVolatile(100).map(\.key)).count == 10, "small volatile set returned whole")
+    }
+
+    func snapshotIsPointInTime() {
+        let engine = makeEngine()
+        let db = engine.database(0)
+        for i in 0..<100 { db.store(Bytes("k\(i)"), .string(Bytes("v\(i)")), expiry: i == 0 ? .at(77) : .clear) }
+        db.store("list", .list(["a"]), expiry: .clear)
+        let snapshots = engine.snapshot()
+        expect(snapshots.count == 16, "one snapshot per database")
+        let snapshot = snapshots[0]
+        // Writes after the snapshot must not show in it.
+        db.store("k1", .string("changed"), expiry: .clear)
+        db.remove("k2")
+        db.store("added", .string("x"), expiry: .clear)
+        db.update("list") { value in
+            if case .list(var l)? = value { value = nil; l.append("b"); value = .list(l) }
+        }
+        expect(snapshot.count == 101, "snapshot count \(snapshot.count)")
+        var contents: [Bytes: (StoredValue, Int64?)] = [:]
+        snapshot.forEach { key, value, expiry in
+            contents[key] = (value, expiry)
+            return true
+        }
+        expect(contents.count == 101, "snapshot iterates every key")
+        expect(contents["k1"]?.0 == .string("v1"), "snapshot keeps old value")
+        expect(contents["k2"] != nil, "snapshot keeps removed key")
+        expect(contents["added"] == nil, "snapshot excludes new key")
+        expect(contents["list"]?.0 == .list(["a"]), "snapshot list unchanged by in-place edit")
+        expect(contents["k0"]?.1 == 77, "snapshot carries expiry")
+        expect(db.lookup("list", touch: nil)?.value == .list(["a", "b"]), "live list edited")
+        var visited = 0
+        snapshot.forEach { _, _, _ in
+            visited += 1
+            return visited < 10
+        }
+        expect(visited == 10, "forEach stops early")
+    }
+
+    func binaryAndLongKeys() {
+        let db = makeEngine().database(0)
+        let binary = Bytes([0, 255, 10, 13, 0])
+        let long = Bytes([UInt8](repeating: 120, count: 100_000))
+        let longValue = Bytes([UInt8](repeating: 7, count: 1_000_000))
+        db.store(binary, .string(binary), expiry: .clear)
+        db.store(long, .string(longValue), expiry: .at(123))
+        expect(db.lookup(binary, touch: nil)?.value == .string(binary), "binary key")
+        expect(db.lookup(long, touch: nil)?.value == .string(longValue), "long key and value")
+        expect(db.lookup(Bytes([0, 255, 10, 13]), touch: nil) == nil, "prefix is another key")
+        db.store(Bytes(), .string("empty key"), expiry: .clear)
+        expect(db.lookup(Bytes(), touch: nil)?.value == .string("empty key"), "empty key")
+    }
+
+    func accessMetadata() {
+        let db = makeEngine().database(0)
+        db.store("k", .string("v"), expiry: .clear)
+        _ = db.lookup("k", touch: 1000)
+        expect(db.lookup("k", touch: nil)?.lastAccess == 1000, "touch records access time")
+        _ = db.lookup("k", touch: nil)
+        expect(db.lookup("k", touch: nil)?.lastAccess == 1000, "lookup without touch changes nothing")
+    }
+}
