@@ -18,13 +18,12 @@ public struct ServerStats {
     public var unexpectedErrorReplies = 0
     public var expiredStalePercent = 0.0
     public var expireCycleCPUMillis = 0
-    public var commandStats: [String: CommandStat] = [:]
     public var errorStats: [String: Int] = [:]
     public init() {}
 }
 
 /// Per-command counters (INFO commandstats).
-public struct CommandStat {
+public struct CommandStat: Sendable {
     public var calls = 0
     public var microseconds = 0
     public var rejectedCalls = 0
