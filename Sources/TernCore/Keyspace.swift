@@ -60,9 +60,20 @@ public struct Keyspace {
         return true
     }
 
-    public func exists(_ key: Bytes) -> Bool { lookup(key, touch: false) != nil }
+    /// Metadata only (kind, expiry, size): what a backend can answer without reading a collection.
+    /// Applies lazy expiry like the full lookups.
+    public func metadata(_ key: Bytes, touch: Bool) -> KeyMetadata? {
+        guard let meta = database.metadata(key, touch: touch ? server.lruClock : nil) else { return nil }
+        if let when = meta.expireAt, when <= now {
+            expire(key)
+            return nil
+        }
+        return meta
+    }
 
-    public func kind(of key: Bytes) -> ValueKind? { lookup(key, touch: false)?.value.kind }
+    public func exists(_ key: Bytes) -> Bool { metadata(key, touch: false) != nil }
+
+    public func kind(of key: Bytes) -> ValueKind? { metadata(key, touch: false)?.kind }
 
     /// The string at `key`, nil when absent, WRONGTYPE for other kinds.
     public func readString(_ key: Bytes) throws -> Bytes? {
@@ -82,7 +93,7 @@ public struct Keyspace {
     /// Edits a value in place; `kind` is enforced (WRONGTYPE) for an existing value.
     /// The body sees nil for a missing (or expired) key; leaving nil or an empty collection deletes it.
     public func update<R>(_ key: Bytes, kind: ValueKind?, _ body: (inout StoredValue?) throws -> R) throws -> R {
-        if let record = lookupWrite(key), let kind = kind, record.value.kind != kind {
+        if let meta = metadata(key, touch: true), let kind = kind, meta.kind != kind {
             throw CommandError.wrongType
         }
         let result = try database.update(key, body)
@@ -93,7 +104,7 @@ public struct Keyspace {
     /// Deletes a key; true when it existed (and was not expired).
     @discardableResult
     public func delete(_ key: Bytes) -> Bool {
-        guard lookupWrite(key) != nil else { return false }
+        guard metadata(key, touch: false) != nil else { return false }
         database.remove(key)
         modified(key)
         return true
@@ -102,7 +113,7 @@ public struct Keyspace {
     /// Sets or clears the expiry of an existing key.
     @discardableResult
     public func setExpiry(_ key: Bytes, _ expireAt: Int64?) -> Bool {
-        guard lookupWrite(key) != nil else { return false }
+        guard metadata(key, touch: false) != nil else { return false }
         let changed = database.setExpiry(key, expireAt)
         if changed { modified(key) }
         return changed
