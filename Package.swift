@@ -10,6 +10,8 @@ let package = Package(
     products: [
         .executable(name: "tern-server", targets: ["tern-server"]),
         .library(name: "TernCore", targets: ["TernCore"]),
+        .library(name: "TernStorage", targets: ["TernStorage"]),
+        .library(name: "TernMemory", targets: ["TernMemory"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
