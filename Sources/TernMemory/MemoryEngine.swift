@@ -34,28 +34,31 @@ public final class MemoryDatabase: StorageDatabase {
 
     @inlinable
     public func lookup(_ key: Bytes, touch: UInt32?) -> KeyRecord? {
-        guard let now = touch else { return entries[key] }
-        return entries.updateValue(forKey: key) { record -> KeyRecord? in
-            if record != nil {
-                record!.lastAccess = now
-                record!.frequency = MemoryDatabase.incrementFrequency(record!.frequency)
-            }
-            return record
+        guard let record = entries[key] else { return nil }
+        // Access times have one-second resolution (as Redis's LRU clock): mutate the trie only when the
+        // second changed, so repeated reads don't copy paths or pay for an in-place update.
+        guard let now = touch, record.lastAccess != now else { return record }
+        return entries.updateValue(forKey: key) { stored -> KeyRecord? in
+            stored?.lastAccess = now
+            if let f = stored?.frequency { stored?.frequency = MemoryDatabase.incrementFrequency(f) }
+            return stored
         }
     }
 
-    /// Redis's LFU logarithmic counter increment (lfu-log-factor 10), deterministic variant:
-    /// grows quickly at first and ever more slowly.
+    /// Redis's LFU logarithmic counter increment (lfu-log-factor 10): grows quickly at first and ever more
+    /// slowly. Counted at most once per key per second (see `lookup`).
     @usableFromInline
     static func incrementFrequency(_ counter: UInt8) -> UInt8 {
         if counter == 255 { return 255 }
         let base = Double(max(Int(counter) - 5, 0))
         let p = 1.0 / (base * 10 + 1)
-        return Double.random(in: 0..<1) < p ? counter + 1 : counter
+        return Double(FastRandom.next() >> 11) * 0x1p-53 < p ? counter + 1 : counter
     }
 
-    public func store(_ key: Bytes, _ value: StoredValue, expiry: ExpiryUpdate) {
-        entries.updateValue(forKey: key) { record in
+    @discardableResult
+    public func store(_ key: Bytes, _ value: StoredValue, expiry: ExpiryUpdate) -> Int64?? {
+        entries.updateValue(forKey: key) { record -> Int64?? in
+            let previous: Int64?? = record.map { $0.expireAt }
             switch expiry {
             case .keep:
                 if record != nil {
@@ -70,6 +73,7 @@ public final class MemoryDatabase: StorageDatabase {
                 volatile[key] = when
                 record = KeyRecord(value: value, expireAt: when, lastAccess: record?.lastAccess ?? 0)
             }
+            return previous
         }
     }
 
@@ -204,5 +208,19 @@ public struct MemorySnapshot: DatabaseSnapshot {
         for (key, record) in entries {
             if try !body(key, record.value, record.expireAt) { return }
         }
+    }
+}
+
+/// A cheap per-thread pseudo-random source (xorshift64*) for sampling decisions on the hot path, where the
+/// system generator's syscall would cost more than the work it decides.
+@usableFromInline
+enum FastRandom {
+    @usableFromInline static var state: UInt64 = UInt64.random(in: 1...UInt64.max)
+    @inlinable
+    static func next() -> UInt64 {
+        state ^= state >> 12
+        state ^= state << 25
+        state ^= state >> 27
+        return state &* 2685821657736338717
     }
 }

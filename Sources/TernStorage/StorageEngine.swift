@@ -39,8 +39,11 @@ public protocol StorageDatabase: AnyObject, CollectionStorage {
 
     /// The stored record, or nil. `touch` updates access metadata (a command's lookup; not SCAN or snapshots).
     func lookup(_ key: Bytes, touch: UInt32?) -> KeyRecord?
-    /// Stores `value` under `key`, replacing any value, with the given expiry treatment.
-    func store(_ key: Bytes, _ value: StoredValue, expiry: ExpiryUpdate)
+    /// Stores `value` under `key`, replacing any value, with the given expiry treatment. Returns the expiry
+    /// of the value it replaced (`.some(nil)`: replaced a value without expiry; nil: the key was new), so the
+    /// caller can account for overwriting a logically expired key without a second lookup.
+    @discardableResult
+    func store(_ key: Bytes, _ value: StoredValue, expiry: ExpiryUpdate) -> Int64??
     /// Edits a value in place (no copy of a collection that nobody else shares). `nil` means absent;
     /// leaving nil (or an empty collection) removes the key. The expiry is kept unless the key goes away.
     func update<R>(_ key: Bytes, _ body: (inout StoredValue?) throws -> R) rethrows -> R

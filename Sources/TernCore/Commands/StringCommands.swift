@@ -234,10 +234,14 @@ enum StringCommands {
             try replyGet(ctx, key)
         }
         let keyspace = ctx.keyspace
-        let found = keyspace.lookupWrite(key) != nil
-        if (flags.contains(.nx) && found) || (flags.contains(.xx) && !found) {
-            if !flags.contains(.get) { abortReply(ctx) }
-            return
+        // Only NX/XX need to know whether the key exists; a plain SET is one store (which accounts for
+        // overwriting an expired key itself).
+        if flags.contains(.nx) || flags.contains(.xx) {
+            let found = keyspace.metadata(key, touch: true) != nil
+            if (flags.contains(.nx) && found) || (flags.contains(.xx) && !found) {
+                if !flags.contains(.get) { abortReply(ctx) }
+                return
+            }
         }
         let expiry: ExpiryUpdate
         if let milliseconds {
