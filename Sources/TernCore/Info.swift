@@ -143,11 +143,12 @@ extension ServerState {
         case "cpu": return ("CPU", cpuFields())
         case "modules": return ("Modules", [])
         case "commandstats":
-            return ("Commandstats", stats.commandStats.keys.sorted().compactMap { name in
-                let s = stats.commandStats[name]!
+            let specs = commands.allSpecs.sorted { $0.fullName < $1.fullName }
+            return ("Commandstats", specs.compactMap { spec in
+                let s = spec.stat
                 guard s.calls > 0 || s.failedCalls > 0 || s.rejectedCalls > 0 else { return nil }
                 let perCall = s.calls > 0 ? Double(s.microseconds) / Double(s.calls) : 0
-                return ("cmdstat_\(name)",
+                return ("cmdstat_\(spec.fullName)",
                         "calls=\(s.calls),usec=\(s.microseconds),usec_per_call=\(Self.fixed(perCall, 2)),rejected_calls=\(s.rejectedCalls),failed_calls=\(s.failedCalls)")
             })
         case "errorstats":

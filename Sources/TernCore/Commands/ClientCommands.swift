@@ -162,7 +162,7 @@ enum ClientCommands {
         }
         let pending = isSelf ? 0 : client.output.readableBytes
         let totalMemory = client.queryBufferBytes + argvMem + multiMem + client.output.capacity
-        let command = isSelf ? (ctx.spec?.fullName ?? client.lastCommand) : client.lastCommand
+        let command = (isSelf ? ctx.spec : client.lastCommand)?.fullName ?? "NULL"
         var s = "id=\(client.id)"
         s += " addr=\(address)"
         s += " laddr=\(client.localAddress)"
@@ -181,7 +181,7 @@ enum ClientCommands {
         s += " obl=\(pending) oll=0 omem=0"
         s += " tot-mem=\(totalMemory)"
         s += " events=r"
-        s += " cmd=\(command.isEmpty ? "NULL" : command)"
+        s += " cmd=\(command)"
         s += " user=\(client.user)"
         s += " redir=-1"
         s += " resp=\(client.resp.rawValue)"
