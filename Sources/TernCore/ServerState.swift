@@ -66,6 +66,11 @@ public final class ServerState {
     public var pausedUntilMillis: Int64 = 0
     public var pauseWritesOnly = false
 
+    /// DEBUG SET-ACTIVE-EXPIRE: when false the active expire cycle does nothing (lazy expiry still works).
+    public var activeExpireEnabled = true
+    /// INFO's sampled metrics (instantaneous_ops_per_sec, memory peak, replication id).
+    public var metrics = ServerMetrics()
+
     /// Set by the server layer: stop the process (SHUTDOWN). Returns an error text when refused.
     public var shutdownHandler: ((ShutdownRequest) -> String?)?
     /// Set by the server layer: extra INFO sections (e.g. replication), by lowercase section name.

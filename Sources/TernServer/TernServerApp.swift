@@ -103,6 +103,7 @@ public final class TernServerApp: Service, @unchecked Sendable {
     func serverCron() {
         let now = state.clock.nowMillis()
         state.activeExpireCycle()
+        state.trackInstantaneousMetrics()
         if state.pausedUntilMillis != 0 && state.pausedUntilMillis <= now {
             state.resumePausedClients()
         }
