@@ -256,8 +256,8 @@ public enum ConfigRegistry {
         var optionLines: [String: [Int]] = [:]
         var needsSignature = true
         if let existing, !existing.isEmpty {
-            for raw in existing.split(separator: "\n", omittingEmptySubsequences: false) {
-                let line = trim(String(raw))
+            for raw in existing.utf8.split(separator: 10, omittingEmptySubsequences: false) {
+                let line = trim(raw)
                 if line.isEmpty || line.hasPrefix("#") {
                     if needsSignature && line == rewriteSignature { needsSignature = false }
                     lines.append(line)
@@ -397,11 +397,12 @@ public enum ConfigRegistry {
         }
     }
 
-    static func trim(_ s: String) -> String {
-        let isTrimmed: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }
-        guard let start = s.firstIndex(where: { !isTrimmed($0) }) else { return "" }
-        let end = s.lastIndex(where: { !isTrimmed($0) })!
-        return String(s[start...end])
+    /// sdstrim(line, " \t\r\n") on the line's bytes.
+    public static func trim<C: BidirectionalCollection>(_ bytes: C) -> String where C.Element == UInt8 {
+        let blank: (UInt8) -> Bool = { $0 == 32 || $0 == 9 || $0 == 13 || $0 == 10 }
+        guard let start = bytes.firstIndex(where: { !blank($0) }) else { return "" }
+        let end = bytes.lastIndex(where: { !blank($0) })!
+        return String(decoding: bytes[start...end], as: UTF8.self)
     }
 
     /// The process's working directory (CONFIG GET dir reports it, as Redis does).
