@@ -297,4 +297,36 @@ final class ConfigTests: XCTestCase {
             XCTAssertEqual(d.get(reloaded), d.get(c), d.name)
         }
     }
+
+    // MARK: shipped configs
+
+    var repositoryRoot: String {
+        var parts = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false)
+        parts.removeLast(3)
+        return parts.joined(separator: "/")
+    }
+
+    func testTernConfDocumentsEveryDirectiveAtItsDefault() throws {
+        let path = repositoryRoot + "/conf/tern.conf"
+        let text = String(decoding: try FileIO.read(path).get(), as: UTF8.self)
+        let lines = text.split(separator: "\n").map(String.init)
+        for name in ConfigRegistry.directives.map(\.name) + ["include", "rename-command", "slave-read-only"] {
+            XCTAssertTrue(lines.contains { $0.hasPrefix(name + " ") || $0.hasPrefix("# " + name + " ") || $0.contains("\"\(name)\"") },
+                          "conf/tern.conf doesn't document \(name)")
+        }
+        let loaded = try load([path])
+        let defaults = ServerConfig()
+        for d in ConfigRegistry.directives {
+            XCTAssertEqual(d.get(loaded), d.get(defaults), d.name)
+        }
+        let cwd = ConfigRegistry.currentDirectory()
+        XCTAssertEqual(loaded.dir, cwd)
+    }
+
+    func testMemoryConfLoads() throws {
+        let c = try load([repositoryRoot + "/conf/memory.conf"])
+        XCTAssertEqual(c.backend, "memory")
+        XCTAssertEqual(c.port, 6379)
+        XCTAssertEqual(c.bind, ["127.0.0.1", "-::1"])
+    }
 }
