@@ -113,10 +113,12 @@ enum KeyCommands {
         return record
     }
 
-    /// `getIntFromObjectOrReply`: a 64-bit integer that must also fit a C int.
+    /// `getIntFromObjectOrReply`: a 64-bit integer, then the C int range with its own message.
     static func int32(_ ctx: CommandContext, _ i: Int) throws -> Int {
         let v = try ctx.int(i)
-        guard v >= Int(Int32.min) && v <= Int(Int32.max) else { throw CommandError.notInteger }
+        guard v >= Int(Int32.min) && v <= Int(Int32.max) else {
+            throw CommandError.err("value is out of range, value must between \(Int32.min) and \(Int32.max)")
+        }
         return v
     }
 
