@@ -632,6 +632,14 @@ final class KeyCommandsTests: XCTestCase {
         XCTAssertEqual(h.run("OBJECT FREQ k"), int(0))
     }
 
+    func testIdletimeOfANeverAccessedKeyIsZero() {
+        let h = harness()
+        h.server.keyspace(0).store("fresh", .string("v"), expiry: .clear)
+        XCTAssertEqual(h.run("OBJECT IDLETIME fresh"), int(0))
+        h.config.maxMemoryPolicy = "volatile-lfu"
+        XCTAssertEqual(h.run("OBJECT FREQ fresh"), int(5), "a new key starts at LFU_INIT_VAL")
+    }
+
     func testObjectHelpAndErrors() {
         let h = harness()
         guard case .array(let lines)? = h.run("OBJECT HELP") else { return XCTFail("no help") }

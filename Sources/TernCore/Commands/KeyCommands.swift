@@ -533,8 +533,11 @@ enum KeyCommands {
         if lfuPolicy(ctx) {
             throw CommandError.err("An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
         }
+        // lastAccess 0: the backend recorded no access since the key was created (a new record carries
+        // no clock), which is as recent as Tern can tell.
         let now = ctx.server.lruClock
-        ctx.integer(now >= record.lastAccess ? Int(now - record.lastAccess) : 0)
+        let last = record.lastAccess == 0 ? now : record.lastAccess
+        ctx.integer(now >= last ? Int(now - last) : 0)
     }
 
     /// `LFUDecrAndReturn`: the counter decays by one per lfu-decay-time (1 minute) since the last access.
@@ -544,7 +547,7 @@ enum KeyCommands {
             throw CommandError.err("An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
         }
         let nowMinutes = Int(ctx.server.lruClock / 60)
-        let lastMinutes = Int(record.lastAccess / 60)
+        let lastMinutes = record.lastAccess == 0 ? nowMinutes : Int(record.lastAccess / 60)
         let periods = max(0, nowMinutes - lastMinutes)
         let counter = Int(record.frequency)
         ctx.integer(periods > counter ? 0 : counter - periods)
