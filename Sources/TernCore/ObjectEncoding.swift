@@ -8,10 +8,11 @@ import TernStorage
 /// compact encoding when it shrinks, and keeps strings edited in place (APPEND, SETRANGE) "raw"; a value's
 /// history isn't kept here, so those cases report the encoding its contents would get when created.
 public enum ObjectEncoding {
-    /// The conversion thresholds (redis.conf names in the comments), Redis 7.0 defaults.
+    /// The conversion thresholds (redis.conf names in the comments), Redis 7.0's compiled-in defaults.
     public struct Limits: Sendable, Equatable {
-        /// hash-max-listpack-entries
-        public var hashMaxListpackEntries: Int = 128
+        /// hash-max-listpack-entries: 512 built in (config.c), which a redis-server started without a config
+        /// file reports; the sample redis.conf sets 128.
+        public var hashMaxListpackEntries: Int = 512
         /// hash-max-listpack-value
         public var hashMaxListpackValue: Int = 64
         /// set-max-intset-entries

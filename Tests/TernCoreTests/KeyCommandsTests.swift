@@ -558,11 +558,15 @@ final class KeyCommandsTests: XCTestCase {
 
     func testEncodingThresholds() {
         var hash: [Bytes: Bytes] = [:]
-        for i in 0..<128 { hash[Bytes("f\(i)")] = Bytes(String(repeating: "v", count: 64)) }
+        for i in 0..<512 { hash[Bytes("f\(i)")] = Bytes(String(repeating: "v", count: 64)) }
         XCTAssertEqual(ObjectEncoding.name(of: .hash(hash)), "listpack")
         hash["one-more"] = "v"
         XCTAssertEqual(ObjectEncoding.name(of: .hash(hash)), "hashtable")
         XCTAssertEqual(ObjectEncoding.name(of: .hash([Bytes(String(repeating: "f", count: 65)): "v"])), "hashtable")
+        var small = ObjectEncoding.Limits()
+        small.hashMaxListpackEntries = 128
+        XCTAssertEqual(ObjectEncoding.name(of: .hash(Dictionary(uniqueKeysWithValues: (0..<129).map { (Bytes("f\($0)"), Bytes("v")) })),
+                                           limits: small), "hashtable", "redis.conf's 128")
 
         var set = Set((0..<512).map { Bytes(String($0)) })
         XCTAssertEqual(ObjectEncoding.name(of: .set(set)), "intset")
