@@ -20,8 +20,8 @@ extension ServerState {
             while database.volatileKeyCount > 0 {
                 let sample = database.sampleVolatile(sampleSize)
                 var due = 0
-                for (key, when) in sample where when <= commandTimeMillis {
-                    if database.lookup(key, touch: nil)?.expireAt.map({ $0 <= commandTimeMillis }) == true {
+                for (key, when) in sample where when < commandTimeMillis {
+                    if database.lookup(key, touch: nil)?.expireAt.map({ $0 < commandTimeMillis }) == true {
                         keyspace.expire(key)
                         due += 1
                     }

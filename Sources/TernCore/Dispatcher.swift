@@ -19,6 +19,7 @@ extension ServerState {
         let client = ctx.client
         commandTimeMillis = clock.nowMillis()
         client.lastInteractionMillis = commandTimeMillis
+        engine.accessClock = UInt32(truncatingIfNeeded: commandTimeMillis / 1000)
 
         guard var spec = commands.lookup(arguments[0]) else {
             reject(ctx, .err(unknownCommandMessage(arguments)))

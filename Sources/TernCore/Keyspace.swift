@@ -40,7 +40,7 @@ public struct Keyspace {
     @inline(__always)
     func lookup(_ key: Bytes, touch: Bool) -> KeyRecord? {
         guard let record = database.lookup(key, touch: touch ? server.lruClock : nil) else { return nil }
-        if let when = record.expireAt, when <= now {
+        if let when = record.expireAt, when < now {
             if expire(key) { return nil }
             // On a replica the key stays until the master's DEL arrives, but reads see it as gone.
             return nil
@@ -54,8 +54,9 @@ public struct Keyspace {
         if server.isReplica { return false }
         database.remove(key)
         server.stats.expiredKeys += 1
-        server.dirty += 1
-        server.propagate(Effect(db: index, arguments: [ByteBuffer(string: "DEL"), ByteBuffer(bytes: key.array)]))
+        // As Redis 7.0's propagateExpire (propagateNow): the DEL leaves at once as a unit of its own,
+        // ahead of the command that found the key expired.
+        server.propagateNow(Effect(db: index, arguments: [ByteBuffer(string: "DEL"), ByteBuffer(bytes: key.array)]))
         server.keyModified(db: index, key: key)
         return true
     }
@@ -64,7 +65,7 @@ public struct Keyspace {
     /// Applies lazy expiry like the full lookups.
     public func metadata(_ key: Bytes, touch: Bool) -> KeyMetadata? {
         guard let meta = database.metadata(key, touch: touch ? server.lruClock : nil) else { return nil }
-        if let when = meta.expireAt, when <= now {
+        if let when = meta.expireAt, when < now {
             expire(key)
             return nil
         }
@@ -91,9 +92,9 @@ public struct Keyspace {
         let previous = database.store(key, value, expiry: expiry)
         // Overwriting a logically expired key: account for its expiry as a lookup would have
         // (stat, DEL propagated before this command's own effect), without a second trie operation.
-        if case .some(.some(let when)) = previous, when <= now, !server.isReplica {
+        if case .some(.some(let when)) = previous, when < now, !server.isReplica {
             server.stats.expiredKeys += 1
-            server.propagate(Effect(db: index, arguments: [ByteBuffer(string: "DEL"), ByteBuffer(bytes: key.array)]))
+            server.propagateNow(Effect(db: index, arguments: [ByteBuffer(string: "DEL"), ByteBuffer(bytes: key.array)]))
         }
         modified(key)
     }

@@ -155,6 +155,13 @@ public final class ServerState {
         if unitDepth == 0 { flushEffects() }
     }
 
+    /// Propagates one effect as a unit of its own right away, even in the middle of another unit
+    /// (expired keys, as Redis's propagateNow).
+    public func propagateNow(_ effect: Effect) {
+        guard propagation.wantsEffects else { return }
+        propagation.propagate([effect])
+    }
+
     /// Hands the finished unit to the hook, wrapped in MULTI/EXEC when it holds several effects.
     func flushEffects() {
         guard !pendingEffects.isEmpty else { return }

@@ -6,10 +6,17 @@ import TernStorage
 public final class MemoryEngine: StorageEngine {
     public let name = "memory"
     private var databases: [MemoryDatabase]
+    private let clock = AccessClock()
 
     public init(databases count: Int = 16) {
         precondition(count > 0)
-        databases = (0..<count).map { _ in MemoryDatabase() }
+        let clock = self.clock
+        databases = (0..<count).map { _ in MemoryDatabase(clock: clock) }
+    }
+
+    public var accessClock: UInt32 {
+        get { clock.now }
+        set { clock.now = newValue }
     }
 
     public var databaseCount: Int { databases.count }
@@ -26,8 +33,11 @@ public final class MemoryDatabase: StorageDatabase {
     @usableFromInline var entries = TreeDictionary<Bytes, KeyRecord>()
     /// Keys with an expiry (as Redis's `expires` dict): sampled by the active expire cycle.
     @usableFromInline var volatile = TreeDictionary<Bytes, Int64>()
+    @usableFromInline let clock: AccessClock
 
-    public init() {}
+    public init(clock: AccessClock = AccessClock()) {
+        self.clock = clock
+    }
 
     public var keyCount: Int { entries.count }
     public var volatileKeyCount: Int { volatile.count }
@@ -63,15 +73,16 @@ public final class MemoryDatabase: StorageDatabase {
             case .keep:
                 if record != nil {
                     record!.value = value
+                    record!.lastAccess = clock.now
                 } else {
-                    record = KeyRecord(value: value)
+                    record = KeyRecord(value: value, lastAccess: clock.now)
                 }
             case .clear:
                 if record?.expireAt != nil { volatile.removeValue(forKey: key) }
-                record = KeyRecord(value: value, expireAt: nil, lastAccess: record?.lastAccess ?? 0)
+                record = KeyRecord(value: value, expireAt: nil, lastAccess: clock.now)
             case .at(let when):
                 volatile[key] = when
-                record = KeyRecord(value: value, expireAt: when, lastAccess: record?.lastAccess ?? 0)
+                record = KeyRecord(value: value, expireAt: when, lastAccess: clock.now)
             }
             return previous
         }
@@ -93,7 +104,7 @@ public final class MemoryDatabase: StorageDatabase {
                 throw error
             }
             if let v = value, !v.isEmptyCollection {
-                if record == nil { record = KeyRecord(value: v) } else { record!.value = v }
+                if record == nil { record = KeyRecord(value: v, lastAccess: clock.now) } else { record!.value = v }
             } else if record != nil {
                 if record!.expireAt != nil { volatile.removeValue(forKey: key) }
                 record = nil
@@ -209,6 +220,12 @@ public struct MemorySnapshot: DatabaseSnapshot {
             if try !body(key, record.value, record.expireAt) { return }
         }
     }
+}
+
+/// The seconds clock shared by an engine's databases (see `StorageEngine.accessClock`).
+public final class AccessClock: @unchecked Sendable {
+    public var now: UInt32 = 0
+    public init() {}
 }
 
 /// A cheap per-thread pseudo-random source (xorshift64*) for sampling decisions on the hot path, where the

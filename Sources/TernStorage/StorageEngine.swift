@@ -90,6 +90,9 @@ public protocol StorageEngine: AnyObject {
     func endBatch() throws
     /// Bytes used by the stored data, as far as the backend can tell (INFO memory).
     var usedMemoryEstimate: Int { get }
+    /// The seconds clock new records are stamped with (their `lastAccess`), as Redis stamps new objects
+    /// with its LRU clock. The core sets it before each command.
+    var accessClock: UInt32 { get set }
 }
 
 extension StorageEngine {

@@ -301,11 +301,16 @@ enum KeyCommands {
         let all = pattern == [UInt8(ascii: "*")]
         let now = ctx.server.commandTimeMillis
         var found: [Bytes] = []
-        ctx.keyspace.database.snapshot().forEach { key, _, expireAt in
-            if let when = expireAt, when <= now { return true }
-            if all || GlobMatch.matches(pattern: pattern, key.array) { found.append(key) }
-            return true
-        }
+        let database = ctx.keyspace.database
+        // Walk the keys only (a per-element backend must not read values for KEYS).
+        var cursor: UInt64 = 0
+        repeat {
+            cursor = database.scan(cursor: cursor, count: 1024) { key in
+                guard all || GlobMatch.matches(pattern: pattern, key.array) else { return }
+                if let when = database.metadata(key, touch: nil)?.expireAt, when < now { return }
+                found.append(key)
+            }
+        } while cursor != 0
         ctx.arrayHeader(found.count)
         for key in found { ctx.bulk(key) }
     }
@@ -533,10 +538,8 @@ enum KeyCommands {
         if lfuPolicy(ctx) {
             throw CommandError.err("An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
         }
-        // lastAccess 0: the backend recorded no access since the key was created (a new record carries
-        // no clock), which is as recent as Tern can tell.
         let now = ctx.server.lruClock
-        let last = record.lastAccess == 0 ? now : record.lastAccess
+        let last = record.lastAccess
         ctx.integer(now >= last ? Int(now - last) : 0)
     }
 
@@ -547,7 +550,7 @@ enum KeyCommands {
             throw CommandError.err("An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
         }
         let nowMinutes = Int(ctx.server.lruClock / 60)
-        let lastMinutes = record.lastAccess == 0 ? nowMinutes : Int(record.lastAccess / 60)
+        let lastMinutes = Int(record.lastAccess / 60)
         let periods = max(0, nowMinutes - lastMinutes)
         let counter = Int(record.frequency)
         ctx.integer(periods > counter ? 0 : counter - periods)
