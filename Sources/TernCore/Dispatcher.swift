@@ -134,6 +134,7 @@ extension ServerState {
 
     /// Writes an error for a command refused before it ran; inside MULTI it also dooms the transaction.
     func reject(_ ctx: CommandContext, _ error: CommandError, _ spec: CommandSpec? = nil) {
+        startTakenByExecute = false
         ctx.error(error)
         countError(error)
         if ctx.client.flags.contains(.multi) { ctx.client.flags.insert(.dirtyExec) }
