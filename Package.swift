@@ -3,6 +3,11 @@ import PackageDescription
 
 // Exclusivity is checked statically; the dynamic checks cost ~10% of a command on the hot path.
 let fast: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+// The modules whose objects live on the one command thread (the event loop that owns the keyspace) also
+// use non-atomic reference counting: atomic retain/release was the largest single cost per command.
+// Rule that keeps this sound: objects of these modules are never retained or released by another thread
+// while the command thread uses them (see "Threading" in README.md).
+let commandThread: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked", "-Xfrontend", "-assume-single-threaded"])]
 
 let package = Package(
     name: "Tern",
@@ -21,9 +26,9 @@ let package = Package(
     ],
     targets: [
         // RESP2/RESP3 wire codec: request decoder (zero-copy slices) and reply writer.
-        .target(name: "RESP", dependencies: [.product(name: "NIOCore", package: "swift-nio")], swiftSettings: fast),
+        .target(name: "RESP", dependencies: [.product(name: "NIOCore", package: "swift-nio")], swiftSettings: commandThread),
         // The storage protocol: value kinds, engines, databases, snapshots. Imports no backend.
-        .target(name: "TernStorage", dependencies: [.product(name: "DequeModule", package: "swift-collections")], swiftSettings: fast),
+        .target(name: "TernStorage", dependencies: [.product(name: "DequeModule", package: "swift-collections")], swiftSettings: commandThread),
         // One behavioural suite every backend must pass (called from each backend's tests).
         .target(name: "TernStorageConformance", dependencies: ["TernStorage"]),
         // The in-memory backend (persistent hash tries: O(1) snapshots).
@@ -31,14 +36,14 @@ let package = Package(
             "TernStorage",
             .product(name: "HashTreeCollections", package: "swift-collections"),
             .product(name: "DequeModule", package: "swift-collections"),
-        ], swiftSettings: fast),
+        ], swiftSettings: commandThread),
         // Command table, dispatcher, client state, keyspace operations, built-in commands.
         .target(name: "TernCore", dependencies: [
             "RESP", "TernStorage",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "DequeModule", package: "swift-collections"),
-        ], swiftSettings: fast),
+        ], swiftSettings: commandThread),
         // NIO bootstrap, config loading, logging, lifecycle.
         .target(name: "TernServer", dependencies: [
             "TernCore", "TernMemory", "RESP", "TernStorage",

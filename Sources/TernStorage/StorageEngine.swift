@@ -67,6 +67,10 @@ public protocol StorageDatabase: AnyObject, CollectionStorage {
 }
 
 /// A point-in-time, iterable view of one database.
+///
+/// A memory-backend snapshot shares structure with the live data and is reference-counted non-atomically
+/// (see README, Threading): consume it on the command thread. A backend whose snapshots may be read from
+/// another thread says so (LMDB's are read transactions).
 public protocol DatabaseSnapshot: Sendable {
     var count: Int { get }
     /// Visits every key with its value and expiry; stop early by returning false.
