@@ -126,14 +126,14 @@ public final class LMDBDatabase: StorageDatabase {
             h.version = try engine.newVersion()
             let ns = Enc.elementPrefix(h.version, Enc.tagHash)
             for (f, v) in map {
-                let (k, long, _) = try tables.findName(t, tables.elems, ns: ns, name: f.array) { _, _ in () }
+                let (k, long, _) = try tables.findName(t, tables.elems, ns: ns, name: f.array) { _, _ in true }
                 try t.put(tables.elems, k, Enc.wrap(name: f.array, long: long, payload: v.array))
             }
         case .set(let members):
             h.version = try engine.newVersion()
             let ns = Enc.elementPrefix(h.version, Enc.tagSet)
             for m in members {
-                let (k, long, _) = try tables.findName(t, tables.elems, ns: ns, name: m.array) { _, _ in () }
+                let (k, long, _) = try tables.findName(t, tables.elems, ns: ns, name: m.array) { _, _ in true }
                 try t.put(tables.elems, k, Enc.wrap(name: m.array, long: long, payload: []))
             }
         case .zset(let z):
@@ -366,7 +366,7 @@ public final class LMDBDatabase: StorageDatabase {
             let ns = Enc.elementPrefix(h.version, Enc.tagHash)
             var added = 0
             for (f, v) in pairs {
-                let (k, long, found) = try tables.findName(t, tables.elems, ns: ns, name: f.array) { _, _ in () }
+                let (k, long, found) = try tables.findName(t, tables.elems, ns: ns, name: f.array) { _, _ in true }
                 try t.put(tables.elems, k, Enc.wrap(name: f.array, long: long, payload: v.array))
                 if found == nil { added += 1 }
             }
@@ -384,7 +384,7 @@ public final class LMDBDatabase: StorageDatabase {
             let ns = Enc.elementPrefix(h.version, Enc.tagHash)
             var removed = 0
             for f in fields {
-                let (k, _, found) = try tables.findName(t, tables.elems, ns: ns, name: f.array) { _, _ in () }
+                let (k, _, found) = try tables.findName(t, tables.elems, ns: ns, name: f.array) { _, _ in true }
                 if found != nil, try t.delete(tables.elems, k) { removed += 1 }
             }
             guard removed > 0 else { return 0 }
@@ -420,7 +420,7 @@ public final class LMDBDatabase: StorageDatabase {
             let ns = Enc.elementPrefix(h.version, Enc.tagSet)
             var added = 0
             for m in members {
-                let (k, long, found) = try tables.findName(t, tables.elems, ns: ns, name: m.array) { _, _ in () }
+                let (k, long, found) = try tables.findName(t, tables.elems, ns: ns, name: m.array) { _, _ in true }
                 if found == nil {
                     try t.put(tables.elems, k, Enc.wrap(name: m.array, long: long, payload: []))
                     added += 1
@@ -440,7 +440,7 @@ public final class LMDBDatabase: StorageDatabase {
             let ns = Enc.elementPrefix(h.version, Enc.tagSet)
             var removed = 0
             for m in members {
-                let (k, _, found) = try tables.findName(t, tables.elems, ns: ns, name: m.array) { _, _ in () }
+                let (k, _, found) = try tables.findName(t, tables.elems, ns: ns, name: m.array) { _, _ in true }
                 if found != nil, try t.delete(tables.elems, k) { removed += 1 }
             }
             guard removed > 0 else { return 0 }

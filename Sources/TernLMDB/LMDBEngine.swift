@@ -87,6 +87,8 @@ public final class LMDBEngine: StorageEngine {
     var scans: [[UInt64: [UInt8]]]
     var scanOrder: [[UInt64]]
     static let maxScans = 1024
+    /// A batch commits early after this many writes.
+    static let maxBatchWrites = 10_000
 
     private var handles: [WeakDatabase]
 
@@ -553,9 +555,18 @@ public final class LMDBEngine: StorageEngine {
                 let result = try op()
                 if inBatch {
                     redoLog.append { _ = try op() }
-                    if redoLog.count >= 10_000 { try commitWithRecovery() }
                 } else {
                     try commitWrite()
+                }
+                if inBatch && redoLog.count >= Self.maxBatchWrites {
+                    // Commit early: bounds the redo log and the transaction's dirty pages.
+                    do {
+                        try commitWithRecovery()
+                    } catch {
+                        let failure = error as? LMDBError ?? .lmdb(code: -1, operation: "\(error)")
+                        lastWriteFailure = failure
+                        batchFailure = failure
+                    }
                 }
                 return result
             } catch {
