@@ -310,6 +310,42 @@ final class LMDBEngineTests: LMDBTestCase {
         XCTAssertEqual(db.keyCount, 3500)
     }
 
+    /// A snapshot iterated over and over on another thread while the writer fills and remaps the map.
+    func testSnapshotReadersDuringMapGrowth() throws {
+        let engine = try makeEngine(mapSize: 1 << 20)
+        let db = engine.database(0)
+        for i in 0..<300 { db.store(Bytes("k\(i)"), .list(["a", "b", Bytes("\(i)")]), expiry: .clear) }
+        let snapshot = db.snapshot()
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var counts: [Int] = []
+        Thread.detachNewThread {
+            for _ in 0..<30 {
+                var n = 0
+                snapshot.forEach { _, value, _ in
+                    if case .list(let l) = value, l.count == 3 { n += 1 }
+                    return true
+                }
+                counts.append(n)
+            }
+            done.signal()
+        }
+        let value = Bytes([UInt8](repeating: 3, count: 700))
+        let sizeBefore = engine.mapSize
+        engine.beginBatch()
+        for i in 0..<8000 {
+            db.store(Bytes("n\(i)"), .string(value), expiry: .clear)
+            if i % 100 == 0 {
+                try engine.endBatch()
+                engine.beginBatch()
+            }
+        }
+        try engine.endBatch()
+        done.wait()
+        XCTAssertGreaterThan(engine.mapSize, sizeBefore)
+        XCTAssertEqual(counts, Array(repeating: 300, count: 30))
+        XCTAssertEqual(db.keyCount, 8300)
+    }
+
     func testSnapshotCommitsOpenBatchFirst() throws {
         let engine = try makeEngine()
         let db = engine.database(0)
