@@ -232,6 +232,12 @@ public final class LMDBEngine: StorageEngine {
 
     public var usedMemoryEstimate: Int { info().treeBytes }
 
+    /// Testing only: every long name hashes alike, exercising the collision chains.
+    public static var _collideLongNameHashes: Bool {
+        get { Enc.collideAllHashes }
+        set { Enc.collideAllHashes = newValue }
+    }
+
     // MARK: durability and maintenance
 
     /// Flushes the map to disk (mdb_env_sync, forced): the server calls it once a second in `.everysec`.

@@ -1,5 +1,5 @@
 import Foundation
-@testable import TernLMDB
+import TernLMDB
 import TernStorage
 import XCTest
 
@@ -51,8 +51,8 @@ final class LMDBEngineTests: LMDBTestCase {
 
     /// Every long name hashes alike: the collision index keeps them apart, also across deletes (holes).
     func testHashCollisionsOfLongNames() throws {
-        Enc.collideAllHashes = true
-        defer { Enc.collideAllHashes = false }
+        LMDBEngine._collideLongNameHashes = true
+        defer { LMDBEngine._collideLongNameHashes = false }
         let engine = try makeEngine()
         let db = engine.database(0)
         let prefix = [UInt8](repeating: 0x6B, count: 450)
