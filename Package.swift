@@ -52,11 +52,16 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: fast),
+        // LMDB system library (liblmdb-dev ships lmdb.pc).
+        .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
+        // The durable backend: one LMDB environment, per-element encoding of collections.
+        .target(name: "TernLMDB", dependencies: ["TernStorage", "CLMDB"], swiftSettings: fast),
         .executableTarget(name: "tern-server", dependencies: ["TernServer"]),
 
         .testTarget(name: "RESPTests", dependencies: ["RESP", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "TernStorageTests", dependencies: ["TernStorage"]),
         .testTarget(name: "TernMemoryTests", dependencies: ["TernMemory", "TernStorage", "TernStorageConformance"]),
+        .testTarget(name: "TernLMDBTests", dependencies: ["TernLMDB", "TernStorage", "TernStorageConformance"]),
         .testTarget(name: "TernCoreTests", dependencies: ["TernCore", "TernMemory", "RESP", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "TernServerTests", dependencies: ["TernServer", "TernCore"]),
     ],
