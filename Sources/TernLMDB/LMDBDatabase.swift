@@ -94,7 +94,7 @@ public final class LMDBDatabase: StorageDatabase {
     /// The existing header of a collection key, or a fresh one (new version) for a new key.
     func collectionHeader(_ ref: KeyRef, _ kind: ValueKind) throws -> Header {
         if let h = ref.header { return h }
-        return Header(kind: kind, expireAt: nil, lastAccess: 0, frequency: 5, count: 0,
+        return Header(kind: kind, expireAt: nil, lastAccess: engine.accessClock, frequency: 5, count: 0,
                       version: try engine.newVersion(), head: 0, tail: 0, inline: nil)
     }
 
@@ -181,19 +181,23 @@ public final class LMDBDatabase: StorageDatabase {
         return Double.random(in: 0..<1) < p ? counter + 1 : counter
     }
 
-    public func store(_ key: Bytes, _ value: StoredValue, expiry: ExpiryUpdate) {
-        engine.write(failed: ()) { [self] in try storeRecord(key.array, value, expiry) }
+    @discardableResult
+    public func store(_ key: Bytes, _ value: StoredValue, expiry: ExpiryUpdate) -> Int64?? {
+        engine.write(failed: nil) { [self] in try storeRecord(key.array, value, expiry) }
     }
 
-    func storeRecord(_ name: [UInt8], _ value: StoredValue, _ expiry: ExpiryUpdate) throws {
+    /// Returns the replaced record's expiry (`.some(nil)`: it had none; nil: the key was new).
+    @discardableResult
+    func storeRecord(_ name: [UInt8], _ value: StoredValue, _ expiry: ExpiryUpdate) throws -> Int64?? {
         let ref = try findKey(engine.wtxn, name, withInline: false)
+        let previous: Int64?? = ref.header.map { $0.expireAt }
         if value.isEmptyCollection {
             if let old = ref.header { try deleteKey(ref, old, elementsRemain: old.ownsElements) }
-            return
+            return previous
         }
         let old = ref.header
         if let old, old.ownsElements { try engine.discard(version: old.version) }
-        var h = Header(kind: value.kind, expireAt: nil, lastAccess: old?.lastAccess ?? 0, frequency: 5, count: 0,
+        var h = Header(kind: value.kind, expireAt: nil, lastAccess: engine.accessClock, frequency: 5, count: 0,
                        version: 0, head: 0, tail: 0, inline: nil)
         switch expiry {
         case .keep:
@@ -208,6 +212,7 @@ public final class LMDBDatabase: StorageDatabase {
         try saveHeader(ref, h)
         if old == nil { try engine.adjustCounters(phys, keys: 1) }
         try updateExpiryIndex(ref, from: old?.expireAt, to: h.expireAt)
+        return previous
     }
 
     public func update<R>(_ key: Bytes, _ body: (inout StoredValue?) throws -> R) rethrows -> R {

@@ -45,6 +45,8 @@ public struct LMDBInfo: Sendable, Equatable {
 /// transactions belong to the thread that began them. Snapshots may be iterated on any thread.
 public final class LMDBEngine: StorageEngine {
     public let name = "lmdb"
+    /// The seconds clock new records are stamped with (set by the core before each command).
+    public var accessClock: UInt32 = 0
     public let path: String
     public let databaseCount: Int
     public let syncMode: LMDBSyncMode
