@@ -46,7 +46,7 @@ let package = Package(
         ], swiftSettings: commandThread),
         // NIO bootstrap, config loading, logging, lifecycle.
         .target(name: "TernServer", dependencies: [
-            "TernCore", "TernMemory", "RESP", "TernStorage",
+            "TernCore", "TernMemory", "TernLMDB", "RESP", "TernStorage",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

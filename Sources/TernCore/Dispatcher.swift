@@ -90,6 +90,8 @@ extension ServerState {
         let client = ctx.client
         let dirtyBefore = dirty
         let db = client.db
+        let outputMark = client.output.writerIndex
+        let effectsMark = pendingEffects.count
         beginUnit()
         let started = startTakenByExecute ? commandStartMicros : clock.nowMicros()
         startTakenByExecute = false
@@ -107,6 +109,18 @@ extension ServerState {
             countError(e)
         }
         let micros = max(0, Int(clock.nowMicros() &- started))
+        if spec.flags.contains(.write), let refusal = engine.takeWriteFailure() {
+            // The backend refused a write (e.g. the store is full): the command's reply becomes the error and
+            // nothing of it is propagated.
+            client.output.moveWriterIndex(to: outputMark)
+            let text = String(describing: refusal)
+            let e = CommandError(text.hasPrefix("ERR ") ? text : "ERR " + text)
+            ctx.error(e)
+            countError(e)
+            failed = true
+            if pendingEffects.count > effectsMark { pendingEffects.removeSubrange(effectsMark...) }
+            dirty = dirtyBefore
+        }
         if dirty != dirtyBefore && !ctx.verbatimPrevented && propagation.wantsEffects
             && (spec.flags.contains(.write) || spec.flags.contains(.mayReplicate)) {
             pendingEffects.append(Effect(db: db, arguments: arguments))

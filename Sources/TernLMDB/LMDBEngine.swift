@@ -47,6 +47,8 @@ public final class LMDBEngine: StorageEngine {
     public let name = "lmdb"
     /// The seconds clock new records are stamped with (set by the core before each command).
     public var accessClock: UInt32 = 0
+    /// Monotonic second of the last `everysec` sync.
+    var lastPeriodicSync = 0
     public let path: String
     public let databaseCount: Int
     public let syncMode: LMDBSyncMode
@@ -248,7 +250,7 @@ public final class LMDBEngine: StorageEngine {
     }
 
     /// The last write that was refused, cleared by reading it: the core reports it as an error reply.
-    public func takeWriteFailure() -> LMDBError? {
+    public func takeLMDBWriteFailure() -> LMDBError? {
         defer { lastWriteFailure = nil }
         return lastWriteFailure
     }

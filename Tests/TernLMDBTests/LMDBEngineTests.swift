@@ -135,7 +135,7 @@ final class LMDBEngineTests: LMDBTestCase {
         for i in 0..<6000 { db.store(Bytes("b\(i)"), .string(value), expiry: .clear) }
         XCTAssertEqual(db.hashSet("h", (0..<20_000).map { (Bytes("f\($0)"), value) }), 20_000)
         try engine.endBatch()
-        XCTAssertNil(engine.takeWriteFailure())
+        XCTAssertNil(engine.takeLMDBWriteFailure())
         XCTAssertGreaterThan(engine.mapSize, 16 << 20)
         XCTAssertEqual(db.keyCount, 10_001)
         XCTAssertEqual(db.lookup("k3999", touch: nil)?.value, .string(value))
@@ -159,7 +159,7 @@ final class LMDBEngineTests: LMDBTestCase {
         var stored = 0
         while stored < 10_000 {
             db.store(Bytes("k\(stored)"), .string(value), expiry: .clear)
-            if engine.takeWriteFailure() != nil { break }
+            if engine.takeLMDBWriteFailure() != nil { break }
             stored += 1
         }
         XCTAssertLessThan(stored, 10_000, "the limit was reached")
@@ -172,7 +172,7 @@ final class LMDBEngineTests: LMDBTestCase {
         XCTAssertTrue(db.remove("k0"))
         XCTAssertTrue(db.remove("k1"))
         XCTAssertEqual(db.hashSet("huge", (0..<5000).map { (Bytes("f\($0)"), value) }), 0, "refused")
-        let failure = engine.takeWriteFailure()
+        let failure = engine.takeLMDBWriteFailure()
         XCTAssertEqual(failure, .full(maxSize: 4 << 20))
         XCTAssertTrue(failure?.description.hasPrefix("ERR ") ?? false)
         XCTAssertNil(db.lookup("huge", touch: nil))
