@@ -129,18 +129,30 @@ class RawConnection:
             return (t, rest)
         raise AssertionError("unknown reply type %r in line %r" % (t, line))
 
-    def read_raw_available(self, timeout=1.0, until_closed=False):
-        """Reads whatever arrives within `timeout` (or until the peer closes); returns (bytes, closed)."""
+    def read_raw_available(self, timeout=1.0, until_closed=False, quiet=0.2):
+        """Reads what arrives within `timeout`; returns (bytes, closed-by-peer).
+
+        Stops early when the peer closes, or (unless `until_closed`) once data has arrived and nothing more
+        came for `quiet` seconds. With `until_closed`, a connection that stays open and quiet for `quiet`
+        seconds after some data also ends the read (reported as not closed)."""
         deadline = time.monotonic() + timeout
         data = bytes(self.buf)
         self.buf.clear()
         closed = False
-        while time.monotonic() < deadline:
-            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+        while True:
+            now = time.monotonic()
+            if now >= deadline:
+                break
+            wait = deadline - now
+            if data:
+                wait = min(wait, quiet)
+            self.sock.settimeout(max(0.005, wait))
             try:
                 chunk = self.sock.recv(65536)
             except socket.timeout:
-                break
+                if data:
+                    break
+                continue
             except ConnectionResetError:
                 closed = True
                 break
@@ -148,9 +160,6 @@ class RawConnection:
                 closed = True
                 break
             data += chunk
-            if not until_closed and data.endswith(b"\r\n"):
-                # give a short grace period for more data, then stop
-                deadline = min(deadline, time.monotonic() + 0.05)
         self.sock.settimeout(DEFAULT_TIMEOUT)
         return data, closed
 

@@ -40,7 +40,7 @@ CASES = {
                             ("CLIENT", "REPLY", "ON", "x")],
     "auth_errors": [("AUTH", "secret"), ("AUTH", "default", "secret"), ("AUTH", "nouser", "secret"),
                     ("AUTH", "a", "b", "c"), ("AUTH",), ("PING",)],
-    "hello_errors": [("HELLO", "4"), ("HELLO", "1"), ("HELLO", "abc"), ("HELLO", "3", "AUTH", "default", "wrong"),
+    "hello_errors": [("HELLO", "4"), ("HELLO", "1"), ("HELLO", "abc"), ("HELLO", "3", "AUTH", "nouser", "wrong"),
                      ("HELLO", "3", "AUTH", "default"), ("HELLO", "2", "FOO"), ("HELLO", "2", "SETNAME", "bad name"),
                      ("HELLO", "2", "SETNAME"), ("CLIENT", "GETNAME")],
     "command_info_get": [("COMMAND", "INFO", "get"), ("COMMAND", "INFO", "GET"), ("COMMAND", "INFO", "nosuchcmd"),
@@ -137,6 +137,8 @@ def test_hello_shapes(pair):
     pair.cmd("CLIENT", "GETNAME")
     pair.cmd("HELLO", "2", norm=_hello_norm)
     pair.cmd("GET", "missing")
+    # without requirepass the default user takes any password
+    pair.cmd("HELLO", "2", "AUTH", "default", "whatever", norm=_hello_norm)
 
 
 def test_hello3_reply_is_a_map(pair):
