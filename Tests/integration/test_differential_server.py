@@ -185,6 +185,7 @@ def test_command_count_shape(pair):
 
 def test_command_list_contains_core(pair):
     t, _ = pair.both("COMMAND")
+    assert t[0] == "*", t
     names = {value(entry)[0] for entry in t[1]}
     for name in [b"get", b"set", b"ping", b"echo", b"select", b"multi", b"exec", b"del", b"expire", b"scan"]:
         assert name in names, name
