@@ -7,7 +7,7 @@ extension ServerState {
     /// Returns the number of keys expired.
     @discardableResult
     public func activeExpireCycle(sampleSize: Int = 20, budgetMicros: Int = 25_000) -> Int {
-        guard !isReplica else { return 0 }
+        guard !isReplica && activeExpireEnabled else { return 0 }
         let started = clock.monotonicNanos()
         commandTimeMillis = clock.nowMillis()
         var expired = 0
@@ -20,8 +20,8 @@ extension ServerState {
             while database.volatileKeyCount > 0 {
                 let sample = database.sampleVolatile(sampleSize)
                 var due = 0
-                for (key, when) in sample where when <= commandTimeMillis {
-                    if database.lookup(key, touch: nil)?.expireAt.map({ $0 <= commandTimeMillis }) == true {
+                for (key, when) in sample where when < commandTimeMillis {
+                    if database.lookup(key, touch: nil)?.expireAt.map({ $0 < commandTimeMillis }) == true {
                         keyspace.expire(key)
                         due += 1
                     }

@@ -2,7 +2,7 @@
 public enum BuiltinCommands {
     public static func all() -> [CommandSpec] {
         ConnectionCommands.specs + ClientCommands.specs + StringCommands.specs + KeyCommands.specs
-            + ServerCommands.specs + ConfigCommands.specs + TransactionCommands.specs
+            + ServerCommands.specs + CommandCommand.specs + ConfigCommands.specs + TransactionCommands.specs
     }
 
     /// A table holding every built-in command.

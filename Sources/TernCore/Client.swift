@@ -58,7 +58,8 @@ public final class Client {
     public var localAddress: String
     public var createdAtMillis: Int64
     public var lastInteractionMillis: Int64
-    public var lastCommand: String = "NULL"
+    /// The last command run (CLIENT LIST `cmd=`).
+    public var lastCommand: CommandSpec?
     /// Queued commands of a MULTI block.
     public var queued: [[ByteBuffer]] = []
     /// Set by CLIENT KILL etc.: the connection closes after the current reply.

@@ -81,6 +81,8 @@ public final class CommandSpec: @unchecked Sendable {
     public let handler: CommandHandler?
     public private(set) var subcommands: [String: CommandSpec] = [:]
     public private(set) weak var parent: CommandSpec?
+    /// INFO commandstats counters, kept on the spec so the hot path does no dictionary lookup.
+    public var stat = CommandStat()
 
     public init(
         _ name: String, arity: Int, flags: CommandFlags = [], keys: KeyPositions = .none,
@@ -135,12 +137,23 @@ public final class CommandSpec: @unchecked Sendable {
 
 /// The one table every command goes through: built-ins and plugins alike.
 public final class CommandTable: @unchecked Sendable {
-    public private(set) var commands: [String: CommandSpec] = [:]
-    /// Original name -> renamed (empty: disabled), from `rename-command`.
-    private var renamed: Set<String> = []
+    public private(set) var commands: [String: CommandSpec] = [:] {
+        didSet { rebuildIndex() }
+    }
+
+    /// Open-addressing index over lowercase names, probed straight from request bytes with FNV-1a:
+    /// the per-command lookup neither allocates nor seeds a Hasher. Names live in one flat byte array.
+    private var slotSpecs: [CommandSpec?] = []
+    private var slotOffsets: [Int] = []
+    private var slotLengths: [Int] = []
+    private var nameBytes: [UInt8] = []
+    private var mask = 0
 
     public init(_ specs: [CommandSpec] = []) {
-        for spec in specs { register(spec) }
+        var all: [String: CommandSpec] = [:]
+        for spec in specs { all[spec.name] = spec }
+        commands = all
+        rebuildIndex()
     }
 
     public func register(_ spec: CommandSpec) {
@@ -149,34 +162,92 @@ public final class CommandTable: @unchecked Sendable {
 
     /// `rename-command old new`: the old name stops working; an empty new name disables the command.
     public func rename(_ old: String, to new: String) -> Bool {
-        guard let spec = commands.removeValue(forKey: old.lowercased()) else { return false }
-        renamed.insert(old.lowercased())
+        guard let spec = commands[old.lowercased()] else { return false }
+        var updated = commands
+        updated.removeValue(forKey: old.lowercased())
         if !new.isEmpty {
-            commands[new.lowercased()] = CommandSpec(
+            updated[new.lowercased()] = CommandSpec(
                 new, arity: spec.arity, flags: spec.flags, keys: spec.keys, group: spec.group,
                 summary: spec.summary, since: spec.since, complexity: spec.complexity, acl: spec.aclCategories,
                 arguments: spec.argumentHints, keyFinder: spec.keyFinder,
                 subcommands: Array(spec.subcommands.values), handler: spec.handler)
         }
+        commands = updated
         return true
     }
 
-    /// Case-insensitive lookup straight from the request bytes (short names need no heap allocation).
-    @inlinable
+    private func rebuildIndex() {
+        var size = 16
+        while size < commands.count * 4 { size <<= 1 }
+        var specs = [CommandSpec?](repeating: nil, count: size)
+        var offsets = [Int](repeating: 0, count: size)
+        var lengths = [Int](repeating: -1, count: size)
+        var flat: [UInt8] = []
+        let m = size - 1
+        for (name, spec) in commands {
+            let bytes = Array(name.utf8)
+            var i = Int(truncatingIfNeeded: bytes.withUnsafeBytes { Self.hash($0) }) & m
+            while specs[i] != nil { i = (i + 1) & m }
+            specs[i] = spec
+            offsets[i] = flat.count
+            lengths[i] = bytes.count
+            flat.append(contentsOf: bytes)
+        }
+        slotSpecs = specs
+        slotOffsets = offsets
+        slotLengths = lengths
+        nameBytes = flat
+        mask = m
+    }
+
+    /// FNV-1a over ASCII-lowercased bytes.
+    @inline(__always)
+    static func hash(_ raw: UnsafeRawBufferPointer) -> UInt64 {
+        var h: UInt64 = 0xcbf29ce484222325
+        for c in raw {
+            let lower = (c >= 65 && c <= 90) ? c | 0x20 : c
+            h = (h ^ UInt64(lower)) &* 0x100000001b3
+        }
+        return h
+    }
+
+    /// Case-insensitive lookup straight from the request bytes.
     public func lookup(_ name: ByteBuffer) -> CommandSpec? {
-        let count = name.readableBytes
-        guard count > 0, count <= 64 else { return nil }
-        let lowered = name.withUnsafeReadableBytes { raw in
-            String(unsafeUninitializedCapacity: count) { out in
-                for i in 0..<count {
-                    let c = raw[i]
-                    out[i] = (c >= 65 && c <= 90) ? c | 0x20 : c
+        name.withUnsafeReadableBytes { raw -> CommandSpec? in
+            let n = raw.count
+            guard n > 0, mask > 0 else { return nil }
+            var i = Int(truncatingIfNeeded: Self.hash(raw)) & mask
+            return slotLengths.withUnsafeBufferPointer { lengths in
+                slotOffsets.withUnsafeBufferPointer { offsets in
+                    nameBytes.withUnsafeBufferPointer { names -> CommandSpec? in
+                        while lengths[i] >= 0 {
+                            if lengths[i] == n {
+                                let base = offsets[i]
+                                var same = true
+                                for j in 0..<n {
+                                    let c = raw[j]
+                                    if ((c >= 65 && c <= 90) ? c | 0x20 : c) != names[base + j] { same = false; break }
+                                }
+                                if same { return slotSpecs[i] }
+                            }
+                            i = (i + 1) & mask
+                        }
+                        return nil
+                    }
                 }
-                return count
             }
         }
-        return commands[lowered]
     }
 
     public func lookup(_ name: String) -> CommandSpec? { commands[name.lowercased()] }
+
+    /// Every command and subcommand, for INFO commandstats and COMMAND.
+    public var allSpecs: [CommandSpec] {
+        commands.values.flatMap { [$0] + $0.subcommands.values.sorted { $0.name < $1.name } }
+    }
+
+    /// CONFIG RESETSTAT.
+    public func resetStats() {
+        for spec in allSpecs { spec.stat = CommandStat() }
+    }
 }

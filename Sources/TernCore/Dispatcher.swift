@@ -19,6 +19,7 @@ extension ServerState {
         let client = ctx.client
         commandTimeMillis = clock.nowMillis()
         client.lastInteractionMillis = commandTimeMillis
+        engine.accessClock = UInt32(truncatingIfNeeded: commandTimeMillis / 1000)
 
         guard var spec = commands.lookup(arguments[0]) else {
             reject(ctx, .err(unknownCommandMessage(arguments)))
@@ -33,11 +34,11 @@ extension ServerState {
             spec = sub
         }
         guard spec.arityMatches(arguments.count), spec.handler != nil else {
-            reject(ctx, .wrongArity(spec.fullName))
+            reject(ctx, .wrongArity(spec.fullName), spec)
             return .done
         }
         if !client.authenticated && !spec.flags.contains(.noAuth) {
-            reject(ctx, .noAuth)
+            reject(ctx, .noAuth, spec)
             return .done
         }
         if pausedUntilMillis > commandTimeMillis && !client.flags.contains(.master) {
@@ -45,12 +46,12 @@ extension ServerState {
             if !pauseWritesOnly || isWrite { return .paused }
         }
         if isReplica && config.replicaReadOnly && !client.flags.contains(.master) && spec.flags.contains(.write) {
-            reject(ctx, .readOnlyReplica)
+            reject(ctx, .readOnlyReplica, spec)
             return .done
         }
         if client.flags.contains(.multi) && !Self.transactionControl.contains(spec.fullName) {
             if spec.flags.contains(.noMulti) {
-                reject(ctx, .err("Command not allowed inside a transaction"))
+                reject(ctx, .err("Command not allowed inside a transaction"), spec)
                 return .done
             }
             client.queued.append(arguments.map { ByteBuffer(buffer: $0) })
@@ -67,16 +68,20 @@ extension ServerState {
     /// Executes a command whose checks passed, as one execution unit (or part of the enclosing one),
     /// then records statistics and hands the unit's effects to the propagation hook.
     public func call(_ ctx: CommandContext, _ spec: CommandSpec, _ arguments: [ByteBuffer]) {
-        let savedArguments = ctx.arguments
-        let savedSpec = ctx.spec
+        // A command run from inside another (EXEC) must give the outer one its context back.
+        let nested = unitDepth > 0
+        let savedArguments = nested ? ctx.arguments : []
+        let savedSpec = nested ? ctx.spec : nil
         let savedPrevented = ctx.verbatimPrevented
         ctx.arguments = arguments
         ctx.spec = spec
         ctx.verbatimPrevented = false
         defer {
-            ctx.arguments = savedArguments
-            ctx.spec = savedSpec
-            ctx.verbatimPrevented = savedPrevented
+            if nested {
+                ctx.arguments = savedArguments
+                ctx.spec = savedSpec
+                ctx.verbatimPrevented = savedPrevented
+            }
         }
         let client = ctx.client
         let dirtyBefore = dirty
@@ -104,11 +109,10 @@ extension ServerState {
         endUnit()
 
         stats.totalCommandsProcessed += 1
-        let name = spec.fullName
-        stats.commandStats[name, default: CommandStat()].calls += 1
-        stats.commandStats[name, default: CommandStat()].microseconds += micros
-        if failed { stats.commandStats[name, default: CommandStat()].failedCalls += 1 }
-        client.lastCommand = name
+        spec.stat.calls += 1
+        spec.stat.microseconds += micros
+        if failed { spec.stat.failedCalls += 1 }
+        client.lastCommand = spec
         if !spec.flags.contains(.skipSlowlog) && config.slowlogLogSlowerThan >= 0
             && micros >= config.slowlogLogSlowerThan {
             slowlog.record(arguments: arguments, durationMicros: micros, timestampSeconds: commandTimeMillis / 1000,
@@ -124,13 +128,11 @@ extension ServerState {
     }
 
     /// Writes an error for a command refused before it ran; inside MULTI it also dooms the transaction.
-    func reject(_ ctx: CommandContext, _ error: CommandError) {
+    func reject(_ ctx: CommandContext, _ error: CommandError, _ spec: CommandSpec? = nil) {
         ctx.error(error)
         countError(error)
         if ctx.client.flags.contains(.multi) { ctx.client.flags.insert(.dirtyExec) }
-        if let spec = commands.lookup(ctx.arguments.first ?? ByteBuffer()) {
-            stats.commandStats[spec.fullName, default: CommandStat()].rejectedCalls += 1
-        }
+        spec?.stat.rejectedCalls += 1
     }
 
     func countError(_ error: CommandError) {

@@ -40,7 +40,7 @@ public struct Keyspace {
     @inline(__always)
     func lookup(_ key: Bytes, touch: Bool) -> KeyRecord? {
         guard let record = database.lookup(key, touch: touch ? server.lruClock : nil) else { return nil }
-        if let when = record.expireAt, when <= now {
+        if let when = record.expireAt, when < now {
             if expire(key) { return nil }
             // On a replica the key stays until the master's DEL arrives, but reads see it as gone.
             return nil
@@ -54,15 +54,27 @@ public struct Keyspace {
         if server.isReplica { return false }
         database.remove(key)
         server.stats.expiredKeys += 1
-        server.dirty += 1
-        server.propagate(Effect(db: index, arguments: [ByteBuffer(string: "DEL"), ByteBuffer(bytes: key.array)]))
+        // As Redis 7.0's propagateExpire (propagateNow): the DEL leaves at once as a unit of its own,
+        // ahead of the command that found the key expired.
+        server.propagateNow(Effect(db: index, arguments: [ByteBuffer(string: "DEL"), ByteBuffer(bytes: key.array)]))
         server.keyModified(db: index, key: key)
         return true
     }
 
-    public func exists(_ key: Bytes) -> Bool { lookup(key, touch: false) != nil }
+    /// Metadata only (kind, expiry, size): what a backend can answer without reading a collection.
+    /// Applies lazy expiry like the full lookups.
+    public func metadata(_ key: Bytes, touch: Bool) -> KeyMetadata? {
+        guard let meta = database.metadata(key, touch: touch ? server.lruClock : nil) else { return nil }
+        if let when = meta.expireAt, when < now {
+            expire(key)
+            return nil
+        }
+        return meta
+    }
 
-    public func kind(of key: Bytes) -> ValueKind? { lookup(key, touch: false)?.value.kind }
+    public func exists(_ key: Bytes) -> Bool { metadata(key, touch: false) != nil }
+
+    public func kind(of key: Bytes) -> ValueKind? { metadata(key, touch: false)?.kind }
 
     /// The string at `key`, nil when absent, WRONGTYPE for other kinds.
     public func readString(_ key: Bytes) throws -> Bytes? {
@@ -75,14 +87,22 @@ public struct Keyspace {
 
     /// Stores a value (SET and friends).
     public func store(_ key: Bytes, _ value: StoredValue, expiry: ExpiryUpdate) {
-        database.store(key, value, expiry: expiry)
+        // KEEPTTL must not inherit the TTL of a key that is already logically expired.
+        if case .keep = expiry { _ = metadata(key, touch: false) }
+        let previous = database.store(key, value, expiry: expiry)
+        // Overwriting a logically expired key: account for its expiry as a lookup would have
+        // (stat, DEL propagated before this command's own effect), without a second trie operation.
+        if case .some(.some(let when)) = previous, when < now, !server.isReplica {
+            server.stats.expiredKeys += 1
+            server.propagateNow(Effect(db: index, arguments: [ByteBuffer(string: "DEL"), ByteBuffer(bytes: key.array)]))
+        }
         modified(key)
     }
 
     /// Edits a value in place; `kind` is enforced (WRONGTYPE) for an existing value.
     /// The body sees nil for a missing (or expired) key; leaving nil or an empty collection deletes it.
     public func update<R>(_ key: Bytes, kind: ValueKind?, _ body: (inout StoredValue?) throws -> R) throws -> R {
-        if let record = lookupWrite(key), let kind = kind, record.value.kind != kind {
+        if let meta = metadata(key, touch: true), let kind = kind, meta.kind != kind {
             throw CommandError.wrongType
         }
         let result = try database.update(key, body)
@@ -93,7 +113,7 @@ public struct Keyspace {
     /// Deletes a key; true when it existed (and was not expired).
     @discardableResult
     public func delete(_ key: Bytes) -> Bool {
-        guard lookupWrite(key) != nil else { return false }
+        guard metadata(key, touch: false) != nil else { return false }
         database.remove(key)
         modified(key)
         return true
@@ -102,7 +122,7 @@ public struct Keyspace {
     /// Sets or clears the expiry of an existing key.
     @discardableResult
     public func setExpiry(_ key: Bytes, _ expireAt: Int64?) -> Bool {
-        guard lookupWrite(key) != nil else { return false }
+        guard metadata(key, touch: false) != nil else { return false }
         let changed = database.setExpiry(key, expireAt)
         if changed { modified(key) }
         return changed

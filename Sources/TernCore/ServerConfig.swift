@@ -44,5 +44,14 @@ public final class ServerConfig {
     /// The config file this server was started with (CONFIG REWRITE target); empty when none.
     public var configFile: String = ""
 
+    /// `rename-command old new` pairs from the config, in order (an empty new name disables the command).
+    /// The server applies them to its command table at start-up.
+    public var renamedCommands: [(from: String, to: String)] = []
+
+    /// Called after CONFIG SET changed a directive, with its canonical name, for effects outside this object
+    /// (the server's cron for `hz`, its loggers for `loglevel`, eviction for `maxmemory`...). Returning an
+    /// error text makes CONFIG SET fail and roll every directive of the call back.
+    public var runtimeObservers: [(String) -> String?] = []
+
     public init() {}
 }

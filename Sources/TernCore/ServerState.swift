@@ -18,13 +18,12 @@ public struct ServerStats {
     public var unexpectedErrorReplies = 0
     public var expiredStalePercent = 0.0
     public var expireCycleCPUMillis = 0
-    public var commandStats: [String: CommandStat] = [:]
     public var errorStats: [String: Int] = [:]
     public init() {}
 }
 
 /// Per-command counters (INFO commandstats).
-public struct CommandStat {
+public struct CommandStat: Sendable {
     public var calls = 0
     public var microseconds = 0
     public var rejectedCalls = 0
@@ -66,6 +65,11 @@ public final class ServerState {
     /// CLIENT PAUSE: until when, and whether only writes are paused.
     public var pausedUntilMillis: Int64 = 0
     public var pauseWritesOnly = false
+
+    /// DEBUG SET-ACTIVE-EXPIRE: when false the active expire cycle does nothing (lazy expiry still works).
+    public var activeExpireEnabled = true
+    /// INFO's sampled metrics (instantaneous_ops_per_sec, memory peak, replication id).
+    public var metrics = ServerMetrics()
 
     /// Set by the server layer: stop the process (SHUTDOWN). Returns an error text when refused.
     public var shutdownHandler: ((ShutdownRequest) -> String?)?
@@ -149,6 +153,13 @@ public final class ServerState {
         guard propagation.wantsEffects else { return }
         pendingEffects.append(effect)
         if unitDepth == 0 { flushEffects() }
+    }
+
+    /// Propagates one effect as a unit of its own right away, even in the middle of another unit
+    /// (expired keys, as Redis's propagateNow).
+    public func propagateNow(_ effect: Effect) {
+        guard propagation.wantsEffects else { return }
+        propagation.propagate([effect])
     }
 
     /// Hands the finished unit to the hook, wrapped in MULTI/EXEC when it holds several effects.

@@ -6,10 +6,17 @@ import TernStorage
 public final class MemoryEngine: StorageEngine {
     public let name = "memory"
     private var databases: [MemoryDatabase]
+    private let clock = AccessClock()
 
     public init(databases count: Int = 16) {
         precondition(count > 0)
-        databases = (0..<count).map { _ in MemoryDatabase() }
+        let clock = self.clock
+        databases = (0..<count).map { _ in MemoryDatabase(clock: clock) }
+    }
+
+    public var accessClock: UInt32 {
+        get { clock.now }
+        set { clock.now = newValue }
     }
 
     public var databaseCount: Int { databases.count }
@@ -26,50 +33,58 @@ public final class MemoryDatabase: StorageDatabase {
     @usableFromInline var entries = TreeDictionary<Bytes, KeyRecord>()
     /// Keys with an expiry (as Redis's `expires` dict): sampled by the active expire cycle.
     @usableFromInline var volatile = TreeDictionary<Bytes, Int64>()
+    @usableFromInline let clock: AccessClock
 
-    public init() {}
+    public init(clock: AccessClock = AccessClock()) {
+        self.clock = clock
+    }
 
     public var keyCount: Int { entries.count }
     public var volatileKeyCount: Int { volatile.count }
 
     @inlinable
     public func lookup(_ key: Bytes, touch: UInt32?) -> KeyRecord? {
-        guard let now = touch else { return entries[key] }
-        return entries.updateValue(forKey: key) { record -> KeyRecord? in
-            if record != nil {
-                record!.lastAccess = now
-                record!.frequency = MemoryDatabase.incrementFrequency(record!.frequency)
-            }
-            return record
+        guard let record = entries[key] else { return nil }
+        // Access times have one-second resolution (as Redis's LRU clock): mutate the trie only when the
+        // second changed, so repeated reads don't copy paths or pay for an in-place update.
+        guard let now = touch, record.lastAccess != now else { return record }
+        return entries.updateValue(forKey: key) { stored -> KeyRecord? in
+            stored?.lastAccess = now
+            if let f = stored?.frequency { stored?.frequency = MemoryDatabase.incrementFrequency(f) }
+            return stored
         }
     }
 
-    /// Redis's LFU logarithmic counter increment (lfu-log-factor 10), deterministic variant:
-    /// grows quickly at first and ever more slowly.
+    /// Redis's LFU logarithmic counter increment (lfu-log-factor 10): grows quickly at first and ever more
+    /// slowly. Counted at most once per key per second (see `lookup`).
     @usableFromInline
     static func incrementFrequency(_ counter: UInt8) -> UInt8 {
         if counter == 255 { return 255 }
         let base = Double(max(Int(counter) - 5, 0))
         let p = 1.0 / (base * 10 + 1)
-        return Double.random(in: 0..<1) < p ? counter + 1 : counter
+        return Double(FastRandom.next() >> 11) * 0x1p-53 < p ? counter + 1 : counter
     }
 
-    public func store(_ key: Bytes, _ value: StoredValue, expiry: ExpiryUpdate) {
-        entries.updateValue(forKey: key) { record in
+    @discardableResult
+    public func store(_ key: Bytes, _ value: StoredValue, expiry: ExpiryUpdate) -> Int64?? {
+        entries.updateValue(forKey: key) { record -> Int64?? in
+            let previous: Int64?? = record.map { $0.expireAt }
             switch expiry {
             case .keep:
                 if record != nil {
                     record!.value = value
+                    record!.lastAccess = clock.now
                 } else {
-                    record = KeyRecord(value: value)
+                    record = KeyRecord(value: value, lastAccess: clock.now)
                 }
             case .clear:
                 if record?.expireAt != nil { volatile.removeValue(forKey: key) }
-                record = KeyRecord(value: value, expireAt: nil, lastAccess: record?.lastAccess ?? 0)
+                record = KeyRecord(value: value, expireAt: nil, lastAccess: clock.now)
             case .at(let when):
                 volatile[key] = when
-                record = KeyRecord(value: value, expireAt: when, lastAccess: record?.lastAccess ?? 0)
+                record = KeyRecord(value: value, expireAt: when, lastAccess: clock.now)
             }
+            return previous
         }
     }
 
@@ -89,7 +104,7 @@ public final class MemoryDatabase: StorageDatabase {
                 throw error
             }
             if let v = value, !v.isEmptyCollection {
-                if record == nil { record = KeyRecord(value: v) } else { record!.value = v }
+                if record == nil { record = KeyRecord(value: v, lastAccess: clock.now) } else { record!.value = v }
             } else if record != nil {
                 if record!.expireAt != nil { volatile.removeValue(forKey: key) }
                 record = nil
@@ -204,5 +219,25 @@ public struct MemorySnapshot: DatabaseSnapshot {
         for (key, record) in entries {
             if try !body(key, record.value, record.expireAt) { return }
         }
+    }
+}
+
+/// The seconds clock shared by an engine's databases (see `StorageEngine.accessClock`).
+public final class AccessClock: @unchecked Sendable {
+    public var now: UInt32 = 0
+    public init() {}
+}
+
+/// A cheap per-thread pseudo-random source (xorshift64*) for sampling decisions on the hot path, where the
+/// system generator's syscall would cost more than the work it decides.
+@usableFromInline
+enum FastRandom {
+    @usableFromInline static var state: UInt64 = UInt64.random(in: 1...UInt64.max)
+    @inlinable
+    static func next() -> UInt64 {
+        state ^= state >> 12
+        state ^= state << 25
+        state ^= state >> 27
+        return state &* 2685821657736338717
     }
 }

@@ -8,11 +8,24 @@ import Glibc
 /// `tern-server [CONFIG_FILE] [--directive value ...]`, as redis-server takes them.
 public enum Launcher {
     public static func main(arguments: [String]) async -> Int32 {
+        switch ConfigLoader.action(arguments: arguments) {
+        case .version:
+            print(ConfigLoader.versionLine)
+            return 0
+        case .help:
+            print(ConfigLoader.usage, terminator: "")
+            return 0
+        case .run:
+            break
+        }
         let config: ServerConfig
         do {
             config = try ConfigLoader.load(arguments: arguments)
+        } catch let error as ConfigFileError {
+            FileHandleWriter.stderr("\n\(error.description)\n")
+            return 1
         } catch {
-            FileHandleWriter.stderr("\n*** FATAL CONFIG FILE ERROR (Tern \(TernVersion.tern)) ***\n\(error)\n")
+            FileHandleWriter.stderr("\n\(error)\n")
             return 1
         }
         if !config.dir.isEmpty && chdir(config.dir) != 0 {

@@ -33,9 +33,14 @@ public final class TernServerApp: Service, @unchecked Sendable {
             storage = try Self.makeEngine(config)
         }
         let table = BuiltinCommands.table()
+        for (old, new) in config.renamedCommands { _ = table.rename(old, to: new) }
         self.state = ServerState(config: config, engine: storage, commands: table, logger: logger)
         self.stopPromise = loop.makePromise(of: Void.self)
         state.shutdownHandler = { [weak self] request in self?.handleShutdownCommand(request) }
+        config.runtimeObservers.append { [weak self] name in
+            self?.configChanged(name)
+            return nil
+        }
     }
 
     static func makeEngine(_ config: ServerConfig) throws -> any StorageEngine {
@@ -90,9 +95,26 @@ public final class TernServerApp: Service, @unchecked Sendable {
                 throw StartupError("Failed opening Unix socket: \(error)")
             }
         }
+        scheduleCron()
+    }
+
+    private func scheduleCron() {
+        cron?.cancel()
         let interval = TimeAmount.milliseconds(Int64(max(1, 1000 / max(1, min(config.hz, 500)))))
         cron = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [weak self] _ in
             self?.serverCron()
+        }
+    }
+
+    /// CONFIG SET effects that live in the server layer (runs on the loop, inside the command).
+    private func configChanged(_ name: String) {
+        switch name {
+        case "hz":
+            if cron != nil { scheduleCron() }
+        case "loglevel":
+            logger.logLevel = RedisLogHandler.level(forRedis: config.logLevel)
+        default:
+            break
         }
     }
 
@@ -103,6 +125,7 @@ public final class TernServerApp: Service, @unchecked Sendable {
     func serverCron() {
         let now = state.clock.nowMillis()
         state.activeExpireCycle()
+        state.trackInstantaneousMetrics()
         if state.pausedUntilMillis != 0 && state.pausedUntilMillis <= now {
             state.resumePausedClients()
         }

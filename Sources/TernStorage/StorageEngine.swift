@@ -31,7 +31,7 @@ public struct KeyRecord: Sendable, Equatable {
 /// core's keyspace layer decides (lazy expiry, replicas that never expire, propagation as DEL).
 /// Element-level operations for the collection kinds have defaults built on `update`; a backend with a
 /// per-element encoding overrides them.
-public protocol StorageDatabase: AnyObject {
+public protocol StorageDatabase: AnyObject, CollectionStorage {
     /// Number of keys, expired-but-not-yet-deleted ones included.
     var keyCount: Int { get }
     /// Number of keys that have an expiry.
@@ -39,8 +39,11 @@ public protocol StorageDatabase: AnyObject {
 
     /// The stored record, or nil. `touch` updates access metadata (a command's lookup; not SCAN or snapshots).
     func lookup(_ key: Bytes, touch: UInt32?) -> KeyRecord?
-    /// Stores `value` under `key`, replacing any value, with the given expiry treatment.
-    func store(_ key: Bytes, _ value: StoredValue, expiry: ExpiryUpdate)
+    /// Stores `value` under `key`, replacing any value, with the given expiry treatment. Returns the expiry
+    /// of the value it replaced (`.some(nil)`: replaced a value without expiry; nil: the key was new), so the
+    /// caller can account for overwriting a logically expired key without a second lookup.
+    @discardableResult
+    func store(_ key: Bytes, _ value: StoredValue, expiry: ExpiryUpdate) -> Int64??
     /// Edits a value in place (no copy of a collection that nobody else shares). `nil` means absent;
     /// leaving nil (or an empty collection) removes the key. The expiry is kept unless the key goes away.
     func update<R>(_ key: Bytes, _ body: (inout StoredValue?) throws -> R) rethrows -> R
@@ -87,6 +90,9 @@ public protocol StorageEngine: AnyObject {
     func endBatch() throws
     /// Bytes used by the stored data, as far as the backend can tell (INFO memory).
     var usedMemoryEstimate: Int { get }
+    /// The seconds clock new records are stamped with (their `lastAccess`), as Redis stamps new objects
+    /// with its LRU clock. The core sets it before each command.
+    var accessClock: UInt32 { get set }
 }
 
 extension StorageEngine {

@@ -32,6 +32,12 @@ public struct StorageConformance {
             ("snapshotIsPointInTime", snapshotIsPointInTime),
             ("binaryAndLongKeys", binaryAndLongKeys),
             ("accessMetadata", accessMetadata),
+            ("metadataWithoutValues", metadataWithoutValues),
+            ("hashOperations", hashOperations),
+            ("setOperations", setOperations),
+            ("listOperations", listOperations),
+            ("sortedSetOperations", sortedSetOperations),
+            ("largeCollections", largeCollections),
         ]
     }
 
@@ -289,5 +295,95 @@ public struct StorageConformance {
         expect(db.lookup("k", touch: nil)?.lastAccess == 1000, "touch records access time")
         _ = db.lookup("k", touch: nil)
         expect(db.lookup("k", touch: nil)?.lastAccess == 1000, "lookup without touch changes nothing")
+    }
+
+    func metadataWithoutValues() {
+        let db = makeEngine().database(0)
+        for (key, value) in Self.samples { db.store(key, value, expiry: key == "h" ? .at(99) : .clear) }
+        for (key, value) in Self.samples {
+            let meta = db.metadata(key, touch: nil)
+            expect(meta?.kind == value.kind, "metadata kind of \(key)")
+            expect(meta?.count == value.elementCount, "metadata count of \(key): \(String(describing: meta?.count))")
+        }
+        expect(db.metadata("h", touch: nil)?.expireAt == 99, "metadata expiry")
+        expect(db.metadata("missing", touch: nil) == nil, "metadata of missing key")
+    }
+
+    func hashOperations() {
+        let db = makeEngine().database(0)
+        expect(db.hashSet("h", [("a", "1"), ("b", "2"), ("a", "3")]) == 2, "hashSet counts new fields once")
+        expect(db.hashGet("h", "a") == "3", "last write wins")
+        expect(db.hashGet("h", "zz") == nil, "missing field")
+        expect(db.hashSet("h", [("b", "x"), ("c", "y")]) == 1, "one new field")
+        expect(db.metadata("h", touch: nil)?.count == 3, "hash count")
+        let all = Dictionary(uniqueKeysWithValues: db.hashAll("h").map { ($0.field, $0.value) })
+        expect(all == ["a": "3", "b": "x", "c": "y"], "hashAll \(all)")
+        db.setExpiry("h", 500)
+        expect(db.hashDelete("h", ["a", "nope"]) == 1, "hashDelete counts removed")
+        expect(db.lookup("h", touch: nil)?.expireAt == 500, "element writes keep the expiry")
+        expect(db.hashDelete("h", ["b", "c"]) == 2, "delete rest")
+        expect(db.lookup("h", touch: nil) == nil, "empty hash removed")
+        expect(db.volatileKeyCount == 0, "with its expiry")
+    }
+
+    func setOperations() {
+        let db = makeEngine().database(0)
+        expect(db.setAdd("s", ["a", "b", "a"]) == 2, "setAdd")
+        expect(db.setAdd("s", ["b", "c"]) == 1, "setAdd existing")
+        expect(db.setContains("s", "c") && !db.setContains("s", "z"), "setContains")
+        expect(Set(db.setMembers("s")) == ["a", "b", "c"], "setMembers")
+        expect(db.setRemove("s", ["a", "z"]) == 1, "setRemove")
+        expect(db.setRemove("s", ["b", "c"]) == 2, "setRemove rest")
+        expect(db.lookup("s", touch: nil) == nil, "empty set removed")
+    }
+
+    func listOperations() {
+        let db = makeEngine().database(0)
+        expect(db.listPush("l", ["a", "b", "c"], at: .head) == 3, "LPUSH length")
+        expect(db.listRange("l", 0, 2) == ["c", "b", "a"], "LPUSH order")
+        expect(db.listPush("l", ["d", "e"], at: .tail) == 5, "RPUSH length")
+        expect(db.listRange("l", 0, 100) == ["c", "b", "a", "d", "e"], "range clamps")
+        expect(db.listRange("l", 3, 2) == [], "empty range")
+        expect(db.listRange("l", 7, 9) == [], "range past end")
+        expect(db.listIndex("l", 3) == "d" && db.listIndex("l", 5) == nil, "listIndex")
+        expect(db.listSet("l", 0, "C") && !db.listSet("l", 5, "x"), "listSet")
+        expect(db.listPop("l", count: 2, from: .head) == ["C", "b"], "pop head")
+        expect(db.listPop("l", count: 1, from: .tail) == ["e"], "pop tail")
+        expect(db.metadata("l", touch: nil)?.count == 2, "length after pops")
+        expect(db.listPop("l", count: 10, from: .tail) == ["d", "a"], "pop more than present")
+        expect(db.lookup("l", touch: nil) == nil, "empty list removed")
+    }
+
+    func sortedSetOperations() {
+        let db = makeEngine().database(0)
+        expect(db.zsetAdd("z", [("a", 1), ("b", 2), ("c", 2), ("d", -1)]) == 4, "zsetAdd")
+        expect(db.zsetAdd("z", [("a", 5)]) == 0, "score update is not new")
+        expect(db.zsetScore("z", "a") == 5 && db.zsetScore("z", "nope") == nil, "zsetScore")
+        expect(db.zsetRange("z", 0, -1 + 4).map(\.member) == ["d", "b", "c", "a"], "rank order, ties by member")
+        expect(db.zsetRank("z", "c") == 2 && db.zsetRank("z", "x") == nil, "zsetRank")
+        let mid = db.zsetRangeByScore("z", min: ScoreBound(2), max: ScoreBound(5, exclusive: true), reverse: false,
+                                      offset: 0, limit: nil)
+        expect(mid.map(\.member) == ["b", "c"], "by score [2,5) \(mid.map(\.member))")
+        let rev = db.zsetRangeByScore("z", min: .negativeInfinity, max: .positiveInfinity, reverse: true, offset: 1,
+                                      limit: 2)
+        expect(rev.map(\.member) == ["c", "b"], "reverse with offset/limit \(rev.map(\.member))")
+        let excl = db.zsetRangeByScore("z", min: ScoreBound(-1, exclusive: true), max: ScoreBound(2), reverse: false,
+                                       offset: 0, limit: nil)
+        expect(excl.map(\.member) == ["b", "c"], "exclusive min")
+        expect(db.zsetRemove("z", ["a", "b", "q"]) == 2, "zsetRemove")
+        expect(db.zsetRange("z", 0, 10).map(\.score) == [-1, 2], "scores kept")
+        expect(db.zsetRemove("z", ["c", "d"]) == 2 && db.lookup("z", touch: nil) == nil, "empty zset removed")
+    }
+
+    func largeCollections() {
+        let db = makeEngine().database(0)
+        let n = 20_000
+        expect(db.setAdd("big", (0..<n).map { Bytes("m\($0)") }) == n, "big set")
+        expect(db.hashSet("bigh", (0..<n).map { (Bytes("f\($0)"), Bytes("v\($0)")) }) == n, "big hash")
+        expect(db.listPush("bigl", (0..<n).map { Bytes("e\($0)") }, at: .tail) == n, "big list")
+        expect(db.listIndex("bigl", n - 1) == Bytes("e\(n - 1)"), "big list tail")
+        expect(db.hashGet("bigh", "f12345") == "v12345", "big hash field")
+        expect(db.remove("big") && db.remove("bigh") && db.remove("bigl"), "delete big keys")
+        expect(db.keyCount == 0, "all gone")
     }
 }
