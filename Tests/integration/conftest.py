@@ -263,11 +263,23 @@ class Pair:
         return r
 
     def make_list(self, key, *items):
-        """Creates a list key on both servers (a non-string value for WRONGTYPE checks); skips if Tern lacks RPUSH."""
-        t, r = self.both("RPUSH", key, *(items or ("x",)))
-        if is_error(t) and b"unknown command" in t[1]:
-            pytest.skip("needs RPUSH, not implemented in Tern yet")
-        assert t == r, (t, r)
+        """Creates a non-string key on both servers (for WRONGTYPE checks): a list if Tern has RPUSH, else a
+        set, hash or sorted set, whichever Tern implements; skips the test if it implements none yet."""
+        items = items or ("x",)
+        attempts = [
+            ("RPUSH", key, *items),
+            ("SADD", key, *items),
+            ("HSET", key, *[a for i, item in enumerate(items) for a in ("f%d" % i, item)]),
+            ("ZADD", key, *[a for i, item in enumerate(items) for a in (str(i), item)]),
+        ]
+        for args in attempts:
+            t = self.t.call(*args)
+            if is_error(t) and b"unknown command" in t[1]:
+                continue
+            r = self.r.call(*args)
+            assert t == r, (args, t, r)
+            return
+        pytest.skip("needs a non-string type (RPUSH/SADD/HSET/ZADD), none implemented in Tern yet")
 
     def run_case(self, case):
         """Runs a case: a list of commands; each is a tuple, or a dict {cmd: tuple, unordered/norm/tol: ...}."""
