@@ -149,10 +149,22 @@ extension ServerState {
     /// Writes an error for a command refused before it ran; inside MULTI it also dooms the transaction.
     func reject(_ ctx: CommandContext, _ error: CommandError, _ spec: CommandSpec? = nil) {
         startTakenByExecute = false
+        spec?.stat.rejectedCalls += 1
+        if let spec, spec.name == "exec", spec.parent == nil {
+            // A refused EXEC discards the transaction (Redis's execCommandAbort).
+            var reason = error.message
+            if reason.hasPrefix("ERR ") { reason.removeFirst(4) }
+            let abort = CommandError("EXECABORT Transaction discarded because of: " + reason)
+            ctx.client.flags.remove([.multi, .dirtyExec, .dirtyCAS])
+            ctx.client.queued.removeAll()
+            for hook in transactionEndHooks { hook(ctx.client) }
+            ctx.error(abort)
+            countError(abort)
+            return
+        }
         ctx.error(error)
         countError(error)
         if ctx.client.flags.contains(.multi) { ctx.client.flags.insert(.dirtyExec) }
-        spec?.stat.rejectedCalls += 1
     }
 
     func countError(_ error: CommandError) {
@@ -161,15 +173,17 @@ extension ServerState {
     }
 
     func unknownCommandMessage(_ arguments: [ByteBuffer]) -> String {
+        // Redis formats these with %.128s / %.*s: C strings, so each stops at a NUL byte.
+        func cString(_ b: ByteBuffer, _ limit: Int) -> String {
+            String(decoding: b.readableBytesView.prefix(limit).prefix { $0 != 0 }, as: UTF8.self)
+        }
         var shown = ""
         var i = 1
         while i < arguments.count && shown.utf8.count < 128 {
-            let room = 128 - shown.utf8.count
-            let text = String(decoding: arguments[i].readableBytesView.prefix(room), as: UTF8.self)
-            shown += "'\(text)' "
+            shown += "'\(cString(arguments[i], 128 - shown.utf8.count))' "
             i += 1
         }
-        let name = String(decoding: arguments[0].readableBytesView.prefix(128), as: UTF8.self)
+        let name = cString(arguments[0], 128)
         return "unknown command '\(name)', with args beginning with: \(shown)"
     }
 
