@@ -82,7 +82,7 @@ enum SetCommands {
 
     static let interComplexity = "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets."
     static let totalComplexity = "O(N) where N is the total number of elements in all given sets."
-    static let scanComplexity = "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection."
+    static let scanComplexity = "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.."
 
     /// SINTERCARD's keys: `numkeys` at 1, then that many keys.
     static let numkeysFinder: ([ByteBuffer]) -> [Int] = { args in
