@@ -7,6 +7,7 @@
 Only processes started here are ever signalled, and only by their pid. Everything is bounded in time.
 """
 
+import atexit
 import os
 import shutil
 import signal
@@ -128,9 +129,30 @@ class ServerProcess:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
+# Which storage backend the Tern servers of this run use: the same suite runs against both (scripts/test).
+TERN_BACKEND = os.environ.get("TERN_BACKEND", "memory")
+_LMDB_DIRS = []
+
+
+def _remove_lmdb_dirs():
+    for d in _LMDB_DIRS:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+atexit.register(_remove_lmdb_dirs)
+
+
+def backend_args():
+    if TERN_BACKEND == "lmdb":
+        d = tempfile.mkdtemp(prefix="tern-lmdb-")
+        _LMDB_DIRS.append(d)
+        return ["--backend", "lmdb", "--lmdb-path", os.path.join(d, "env")]
+    return []
+
+
 def tern_argv(port, extra=()):
     # Tern takes redis-server style arguments; pass only directives it is known to accept.
-    return [TERN_BIN, "--port", str(port), "--bind", "127.0.0.1", *extra]
+    return [TERN_BIN, "--port", str(port), "--bind", "127.0.0.1", *backend_args(), *extra]
 
 
 def redis_argv(port):
