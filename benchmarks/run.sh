@@ -8,7 +8,10 @@
 # Environment: N_P1 (requests per test at -P 1, default 200000), N_P16 (at -P 16, default 1000000),
 # CLIENTS (default 50), TESTS (redis-benchmark -t list, default set,get,incr), PIPELINES (default "1 16"),
 # BENCH_ARGS (extra redis-benchmark arguments, e.g. "-r 100000"), RESULTS_FILE (default
-# benchmarks/results/<date>-core.md), SKIP_BUILD=1 (use the existing release binary).
+# benchmarks/results/<date>-<LABEL>.md), SKIP_BUILD=1 (use the existing release binary),
+# TERN_EXTRA (extra tern-server directives, e.g. "--backend lmdb --lmdb-sync always"; an LMDB environment
+# is then created in a temporary directory), REDIS_EXTRA (extra redis-server directives, e.g.
+# "--appendonly yes --appendfsync always"), LABEL (names the run in the results file, default "core").
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -24,7 +27,10 @@ TESTS=${TESTS:-set,get,incr}
 PIPELINES=${PIPELINES:-"1 16"}
 BENCH_ARGS=${BENCH_ARGS:-}
 DATE=$(date +%Y-%m-%d)
-RESULTS_FILE=${RESULTS_FILE:-$ROOT/benchmarks/results/$DATE-core.md}
+TERN_EXTRA=${TERN_EXTRA:-}
+REDIS_EXTRA=${REDIS_EXTRA:-}
+LABEL=${LABEL:-core}
+RESULTS_FILE=${RESULTS_FILE:-$ROOT/benchmarks/results/$DATE-$LABEL.md}
 OUT=$ROOT/benchmarks/.out
 mkdir -p "$OUT" "$(dirname "$RESULTS_FILE")"
 
@@ -52,9 +58,11 @@ stop_pid() {
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
 }
+LMDB_DIR=$(mktemp -d)
 cleanup() {
     stop_pid "$TERN_PID"
     stop_pid "$REDIS_PID"
+    rm -rf "$LMDB_DIR"
 }
 trap cleanup EXIT INT TERM
 
@@ -71,13 +79,16 @@ wait_ping() {  # port pid
 TERN_PORT=$(free_port)
 TERN_ARGS=()
 [ -f conf/memory.conf ] && TERN_ARGS+=(conf/memory.conf)
+# shellcheck disable=SC2206
+TERN_ARGS+=($TERN_EXTRA --lmdb-path "$LMDB_DIR/env")
 "$TERN_BIN" "${TERN_ARGS[@]}" --port "$TERN_PORT" --bind 127.0.0.1 >"$OUT/tern.log" 2>&1 </dev/null &
 TERN_PID=$!
 wait_ping "$TERN_PORT" "$TERN_PID"
 
 REDIS_PORT=$(free_port)
 # Debian's redis-server is a symlink that picks its mode from argv[0]: run it by that name.
-(cd "$OUT" && exec redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+# shellcheck disable=SC2086
+(cd "$LMDB_DIR" && exec redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no $REDIS_EXTRA \
     >"$OUT/redis.log" 2>&1 </dev/null) &
 REDIS_PID=$!
 wait_ping "$REDIS_PORT" "$REDIS_PID"
@@ -132,9 +143,10 @@ done
 HEADER='| test       |  P |  requests |     tern r/s |    redis r/s | ratio | tern µs  | redis µs | ratio |'
 SEP='|------------|----|-----------|--------------|--------------|-------|----------|----------|-------|'
 {
-    echo "# Core benchmark, $DATE"
+    echo "# Benchmark ($LABEL), $DATE"
     echo
-    echo "Tern $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?') (memory backend, ${TERN_BIN#"$ROOT"/}) vs Redis $REDIS_VERSION,"
+    echo "Tern $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?') (${TERN_BIN#"$ROOT"/} conf/memory.conf ${TERN_EXTRA:-}) vs"
+    echo "Redis $REDIS_VERSION (--save '' --appendonly no ${REDIS_EXTRA:-}),"
     echo "redis-benchmark -c $CLIENTS ${BENCH_ARGS:+$BENCH_ARGS }on loopback; $(nproc) cores; $(uname -srm)."
     echo "r/s: requests per second (redis-benchmark --csv). µs: server CPU time (utime+stime) per request."
     echo "ratio: tern/redis (r/s: higher is better for Tern; µs: lower is better for Tern)."
