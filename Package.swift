@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "TernCore", targets: ["TernCore"]),
         .library(name: "TernStorage", targets: ["TernStorage"]),
         .library(name: "TernMemory", targets: ["TernMemory"]),
+        .library(name: "TernLMDB", targets: ["TernLMDB"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
