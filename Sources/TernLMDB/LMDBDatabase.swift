@@ -382,14 +382,19 @@ public final class LMDBDatabase: StorageDatabase {
     }
 
     public func hashDelete(_ key: Bytes, _ fields: [Bytes]) -> Int {
+        removeNamedElements(key, kind: .hash, tag: Enc.tagHash, fields)
+    }
+
+    /// Removes hash fields or set members (one record each); deletes the key when none is left.
+    func removeNamedElements(_ key: Bytes, kind: ValueKind, tag: UInt8, _ names: [Bytes]) -> Int {
         engine.write(failed: 0) { [self] in
             let t = engine.wtxn
             let ref = try findKey(t, key.array, withInline: false)
-            guard var h = ref.header, h.kind == .hash else { return 0 }
-            let ns = Enc.elementPrefix(h.version, Enc.tagHash)
+            guard var h = ref.header, h.kind == kind else { return 0 }
+            let ns = Enc.elementPrefix(h.version, tag)
             var removed = 0
-            for f in fields {
-                let (k, _, found) = try tables.findName(t, tables.elems, ns: ns, name: f.array) { _, _ in true }
+            for name in names {
+                let (k, _, found) = try tables.findName(t, tables.elems, ns: ns, name: name.array) { _, _ in true }
                 if found != nil, try t.delete(tables.elems, k) { removed += 1 }
             }
             guard removed > 0 else { return 0 }
@@ -438,21 +443,7 @@ public final class LMDBDatabase: StorageDatabase {
     }
 
     public func setRemove(_ key: Bytes, _ members: [Bytes]) -> Int {
-        engine.write(failed: 0) { [self] in
-            let t = engine.wtxn
-            let ref = try findKey(t, key.array, withInline: false)
-            guard var h = ref.header, h.kind == .set else { return 0 }
-            let ns = Enc.elementPrefix(h.version, Enc.tagSet)
-            var removed = 0
-            for m in members {
-                let (k, _, found) = try tables.findName(t, tables.elems, ns: ns, name: m.array) { _, _ in true }
-                if found != nil, try t.delete(tables.elems, k) { removed += 1 }
-            }
-            guard removed > 0 else { return 0 }
-            h.count -= removed
-            try finishCollection(ref, h)
-            return removed
-        }
+        removeNamedElements(key, kind: .set, tag: Enc.tagSet, members)
     }
 
     public func setContains(_ key: Bytes, _ member: Bytes) -> Bool {

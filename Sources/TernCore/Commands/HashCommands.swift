@@ -123,13 +123,13 @@ enum HashCommands {
     }
 
     static func hincrbyfloat(_ ctx: CommandContext) throws {
-        guard let increment = string2ld(ctx.bytes(3).array) else { throw CommandError.notFloat }
+        guard let increment = RedisNumber.parseLongDouble(ctx.bytes(3).array) else { throw CommandError.notFloat }
         if increment.isNaN || increment.isInfinite { throw CommandError.err("value is NaN or Infinity") }
         let key = ctx.bytes(1), field = ctx.bytes(2)
         let keyspace = ctx.keyspace
         var value: RedisNumber.LongDouble = 0
         if try keyspace.collection(key, .hash, read: false) != nil, let current = keyspace.database.hashGet(key, field) {
-            guard let v = string2ld(current.array) else { throw CommandError.err("hash value is not a float") }
+            guard let v = RedisNumber.parseLongDouble(current.array) else { throw CommandError.err("hash value is not a float") }
             value = v
         }
         value += increment
@@ -142,29 +142,6 @@ enum HashCommands {
             ctx.propagate([ByteBuffer(string: "HSET"), ctx.arguments[1], ctx.arguments[2], ByteBuffer(string: text)])
         } else {
             ctx.preventPropagation()
-        }
-    }
-
-    /// Redis's `string2ld`: strtold over the value as a C string (it ends at a NUL), no leading space,
-    /// no overflow to infinity or underflow to zero, no NaN.
-    static func string2ld(_ bytes: [UInt8]) -> RedisNumber.LongDouble? {
-        let n = bytes.count
-        if n == 0 || n >= 5 * 1024 { return nil }
-        var chars = bytes.map { CChar(bitPattern: $0) }
-        chars.append(0)
-        return chars.withUnsafeMutableBufferPointer { p -> RedisNumber.LongDouble? in
-            if isspace(Int32(p[0])) != 0 { return nil }
-            var end: UnsafeMutablePointer<CChar>? = nil
-            errno = 0
-            #if arch(x86_64) || arch(i386)
-            let v = strtold(p.baseAddress!, &end)
-            #else
-            let v = strtod(p.baseAddress!, &end)
-            #endif
-            guard let e = end, e.pointee == 0 else { return nil }
-            if errno == ERANGE && (v.isInfinite || v == 0) { return nil }
-            if errno == EINVAL || v.isNaN { return nil }
-            return v
         }
     }
 
