@@ -65,6 +65,11 @@ public final class ServerState {
     var commandStartMicros: Int64 = 0
     /// True between `execute` reading the clock and `call` using that reading.
     var startTakenByExecute = false
+    /// The last clock reading of the read batch under way (nil: read the clock afresh).
+    var batchClockMicros: Int64?
+
+    /// The connection starts a new batch of requests (a read): the next command reads the clock itself.
+    public func beginRequestBatch() { batchClockMicros = nil }
 
     /// CLIENT PAUSE: until when, and whether only writes are paused.
     public var pausedUntilMillis: Int64 = 0

@@ -89,6 +89,7 @@ final class ConnectionHandler: ChannelInboundHandler, ClientTransport {
     /// Parses and runs every complete request in the buffer.
     private func processQueryBuffer(_ context: ChannelHandlerContext) {
         guard held.isEmpty else { return }
+        server.beginRequestBatch()
         while !closed, queryBuffer != nil, queryBuffer!.readableBytes > 0 {
             decoder.authenticated = client.authenticated
             let command: RESPCommand?
