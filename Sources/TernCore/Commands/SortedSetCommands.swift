@@ -270,7 +270,7 @@ enum SortedSetCommands {
 
     /// `getPositiveLongFromObjectOrReply`.
     static func positiveInt(_ ctx: CommandContext, _ i: Int, error: CommandError = notPositive) throws -> Int {
-        let v = try ctx.int(i)
+        let v = try ctx.int(i, error: error)
         if v < 0 { throw error }
         return v
     }
@@ -324,9 +324,14 @@ enum SortedSetCommands {
 
         let key = ctx.bytes(1)
         let keyspace = ctx.keyspace
-        let exists = try keyspace.collection(key, .zset, read: false) != nil
+        let existing = try keyspace.collection(key, .zset, read: false)
+        let exists = existing != nil
         var added = 0, updated = 0, processed = 0
         var lastScore = 0.0
+        // A sorted set Redis keeps as a listpack stores a score of -0 as the integer 0.
+        let compact = (existing?.count ?? 0) + elements
+            <= ObjectEncoding.Limits.defaults.zsetMaxListpackEntries
+            && members.allSatisfy { $0.count <= ObjectEncoding.Limits.defaults.zsetMaxListpackValue }
         if exists || !xx {
             let current = exists ? try keyspace.zsetScores(key, members, read: false) : members.map { _ in nil }
             var pending: [Bytes: Double] = [:]
@@ -346,14 +351,14 @@ enum SortedSetCommands {
                     if score != cur {
                         updated += 1
                         pending[member] = score
-                        writes.append((member, score))
+                        writes.append((member, compact ? score + 0.0 : score))
                     }
                 } else if !xx {
                     lastScore = score
                     processed += 1
                     added += 1
                     pending[member] = score
-                    writes.append((member, score))
+                    writes.append((member, compact ? score + 0.0 : score))
                 }
             }
             if !writes.isEmpty { _ = try keyspace.zsetAdd(key, writes) }
@@ -507,8 +512,17 @@ enum SortedSetCommands {
 
     /// The *STORE commands' ending: a non-empty result replaces the destination (dropping its TTL); an empty
     /// one deletes it. Replies with the result's size.
-    static func storeResult(_ ctx: CommandContext, _ z: SortedSetValue) throws {
+    static func storeResult(_ ctx: CommandContext, _ result: SortedSetValue) throws {
         let destination = ctx.bytes(1)
+        var z = result
+        // Stored as a listpack by Redis when small, where a score of -0 becomes the integer 0.
+        let limits = ObjectEncoding.Limits.defaults
+        if z.count <= limits.zsetMaxListpackEntries && !z.scores.keys.contains(where: { $0.count > limits.zsetMaxListpackValue }) {
+            for (member, score) in z.scores where score == 0 && score.sign == .minus {
+                z.remove(member)
+                z.set(member, score: 0)
+            }
+        }
         if z.isEmpty {
             ctx.keyspace.delete(destination)
             ctx.integer(0)
@@ -802,11 +816,14 @@ enum SortedSetCommands {
             ctx.bulk(keyspace.database.zsetRange(key, rank, rank)[0].member)
             return
         }
-        // Bounded as 7.0.15 does (a count of LONG_MIN can't be negated).
+        // Bounded as 7.0.15 does: -LONG_MAX...LONG_MAX, and half that with scores (the reply doubles).
         let l = try ctx.int(2)
-        if l == Int.min { throw CommandError.err("value is out of range") }
+        if l == Int.min {
+            throw CommandError.err("value is out of range, value must between -9223372036854775807 and 9223372036854775807")
+        }
         if ctx.argc > 4 || (ctx.argc == 4 && !option(ctx, 3, is: "withscores")) { throw CommandError.syntax }
         let withScores = ctx.argc == 4
+        if withScores && (l < -(Int.max / 2) || l > Int.max / 2) { throw CommandError.err("value is out of range") }
         guard let meta = try keyspace.collection(key, .zset) else {
             ctx.arrayHeader(0)
             return
@@ -830,7 +847,6 @@ enum SortedSetCommands {
         // Negative count (or 1): independent draws, repetitions allowed.
         if !unique || count == 1 {
             if withScores && ctx.resp == .resp2 {
-                guard count <= Int.max / 2 else { throw CommandError.err("value is out of range") }
                 ctx.arrayHeader(count * 2)
             } else {
                 ctx.arrayHeader(count)
