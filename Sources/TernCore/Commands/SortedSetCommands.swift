@@ -14,7 +14,7 @@ import Darwin
 enum SortedSetCommands {
     static var specs: [CommandSpec] {
         let acl = ["sortedset"]
-        let logN = "O(log(N)) where N is the number of elements in the sorted set."
+        let logN = "O(log(N)) with N being the number of elements in the sorted set."
         return [
             CommandSpec("zadd", arity: -4, flags: [.write, .denyoom, .fast], keys: .single, group: "sorted-set",
                         summary: "Add one or more members to a sorted set, or update its score if it already exists",
@@ -24,7 +24,7 @@ enum SortedSetCommands {
                 try zadd(ctx, incr: false)
             },
             CommandSpec("zincrby", arity: 4, flags: [.write, .denyoom, .fast], keys: .single, group: "sorted-set",
-                        summary: "Increment the score of a member in a sorted set", since: "1.2.0", complexity: logN,
+                        summary: "Increment the score of a member in a sorted set", since: "1.2.0", complexity: "O(log(N)) where N is the number of elements in the sorted set.",
                         acl: acl, arguments: ["key", "increment", "member"]) { ctx in try zadd(ctx, incr: true) },
             CommandSpec("zrem", arity: -3, flags: [.write, .fast], keys: .single, group: "sorted-set",
                         summary: "Remove one or more members from a sorted set", since: "1.2.0",
@@ -109,7 +109,7 @@ enum SortedSetCommands {
                         acl: acl, arguments: ["key", "[count]"]) { ctx in try zpopMinMax(ctx, max: true) },
             CommandSpec("zmpop", arity: -4, flags: [.write], group: "sorted-set",
                         summary: "Remove and return members with scores in a sorted set", since: "7.0.0",
-                        complexity: "O(K) + O(N*log(M)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.",
+                        complexity: "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.",
                         acl: acl, arguments: ["numkeys", "key [key ...]", "MIN|MAX", "[COUNT count]"],
                         keyFinder: { numkeysKeys($0, numkeysIndex: 1) }, handler: zmpop),
             CommandSpec("zremrangebyrank", arity: 4, flags: [.write], keys: .single, group: "sorted-set",
