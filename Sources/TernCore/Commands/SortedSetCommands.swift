@@ -730,8 +730,9 @@ enum SortedSetCommands {
                 target += value
                 // +inf + -inf is NaN: Redis keeps the convention of 0.
                 if target.isNaN { target = 0 }
-            case "min": target = Swift.min(target, value)
-            default: target = Swift.max(target, value)
+            // As Redis compares: on a tie (0 and -0) the value already there stays.
+            case "min": target = value < target ? value : target
+            default: target = value > target ? value : target
             }
         }
         func weighted(_ score: Double, _ weight: Double) -> Double {
