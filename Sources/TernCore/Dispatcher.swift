@@ -17,7 +17,11 @@ extension ServerState {
     public func execute(_ ctx: CommandContext, _ arguments: [ByteBuffer]) -> ExecutionOutcome {
         guard !arguments.isEmpty else { return .done }
         let client = ctx.client
-        commandTimeMillis = clock.nowMillis()
+        // One clock read per request: it is the command's time (expiry decisions) and its start for timing.
+        let startMicros = clock.nowMicros()
+        commandStartMicros = startMicros
+        startTakenByExecute = true
+        commandTimeMillis = startMicros / 1000
         client.lastInteractionMillis = commandTimeMillis
         engine.accessClock = UInt32(truncatingIfNeeded: commandTimeMillis / 1000)
 
@@ -86,8 +90,11 @@ extension ServerState {
         let client = ctx.client
         let dirtyBefore = dirty
         let db = client.db
+        let outputMark = client.output.writerIndex
+        let effectsMark = pendingEffects.count
         beginUnit()
-        let started = clock.monotonicNanos()
+        let started = startTakenByExecute ? commandStartMicros : clock.nowMicros()
+        startTakenByExecute = false
         var failed = false
         do {
             try spec.handler!(ctx)
@@ -101,7 +108,19 @@ extension ServerState {
             ctx.error(e)
             countError(e)
         }
-        let micros = Int((clock.monotonicNanos() &- started) / 1000)
+        let micros = max(0, Int(clock.nowMicros() &- started))
+        if spec.flags.contains(.write), let refusal = engine.takeWriteFailure() {
+            // The backend refused a write (e.g. the store is full): the command's reply becomes the error and
+            // nothing of it is propagated.
+            client.output.moveWriterIndex(to: outputMark)
+            let text = String(describing: refusal)
+            let e = CommandError(text.hasPrefix("ERR ") ? text : "ERR " + text)
+            ctx.error(e)
+            countError(e)
+            failed = true
+            if pendingEffects.count > effectsMark { pendingEffects.removeSubrange(effectsMark...) }
+            dirty = dirtyBefore
+        }
         if dirty != dirtyBefore && !ctx.verbatimPrevented && propagation.wantsEffects
             && (spec.flags.contains(.write) || spec.flags.contains(.mayReplicate)) {
             pendingEffects.append(Effect(db: db, arguments: arguments))
@@ -129,10 +148,23 @@ extension ServerState {
 
     /// Writes an error for a command refused before it ran; inside MULTI it also dooms the transaction.
     func reject(_ ctx: CommandContext, _ error: CommandError, _ spec: CommandSpec? = nil) {
+        startTakenByExecute = false
+        spec?.stat.rejectedCalls += 1
+        if let spec, spec.name == "exec", spec.parent == nil {
+            // A refused EXEC discards the transaction (Redis's execCommandAbort).
+            var reason = error.message
+            if reason.hasPrefix("ERR ") { reason.removeFirst(4) }
+            let abort = CommandError("EXECABORT Transaction discarded because of: " + reason)
+            ctx.client.flags.remove([.multi, .dirtyExec, .dirtyCAS])
+            ctx.client.queued.removeAll()
+            for hook in transactionEndHooks { hook(ctx.client) }
+            ctx.error(abort)
+            countError(abort)
+            return
+        }
         ctx.error(error)
         countError(error)
         if ctx.client.flags.contains(.multi) { ctx.client.flags.insert(.dirtyExec) }
-        spec?.stat.rejectedCalls += 1
     }
 
     func countError(_ error: CommandError) {
@@ -141,15 +173,17 @@ extension ServerState {
     }
 
     func unknownCommandMessage(_ arguments: [ByteBuffer]) -> String {
+        // Redis formats these with %.128s / %.*s: C strings, so each stops at a NUL byte.
+        func cString(_ b: ByteBuffer, _ limit: Int) -> String {
+            String(decoding: b.readableBytesView.prefix(limit).prefix { $0 != 0 }, as: UTF8.self)
+        }
         var shown = ""
         var i = 1
         while i < arguments.count && shown.utf8.count < 128 {
-            let room = 128 - shown.utf8.count
-            let text = String(decoding: arguments[i].readableBytesView.prefix(room), as: UTF8.self)
-            shown += "'\(text)' "
+            shown += "'\(cString(arguments[i], 128 - shown.utf8.count))' "
             i += 1
         }
-        let name = String(decoding: arguments[0].readableBytesView.prefix(128), as: UTF8.self)
+        let name = cString(arguments[0], 128)
         return "unknown command '\(name)', with args beginning with: \(shown)"
     }
 
