@@ -110,7 +110,7 @@ extension ServerState {
             countError(e)
         }
         let ended = clock.nowMicros()
-        batchClockMicros = ended
+        noteClockReading(ended)
         let micros = max(0, Int(ended &- started))
         if spec.flags.contains(.write), let refusal = engine.takeWriteFailure() {
             // The backend refused a write (e.g. the store is full): the command's reply becomes the error and

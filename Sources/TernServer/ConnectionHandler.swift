@@ -90,6 +90,7 @@ final class ConnectionHandler: ChannelInboundHandler, ClientTransport {
     private func processQueryBuffer(_ context: ChannelHandlerContext) {
         guard held.isEmpty else { return }
         server.beginRequestBatch()
+        defer { server.endRequestBatch() }
         while !closed, queryBuffer != nil, queryBuffer!.readableBytes > 0 {
             decoder.authenticated = client.authenticated
             let command: RESPCommand?
