@@ -11,6 +11,8 @@ extension LMDBEngine {
 
     public func takeWriteFailure() -> Error? { takeLMDBWriteFailure() }
 
+    public var hasUncommittedWrites: Bool { writeTxn != nil }
+
     /// From the server cron (10 times a second by default): lazy cleanup of deleted big keys in bounded steps,
     /// and in `everysec` mode one forced sync per second.
     public func maintenance() {

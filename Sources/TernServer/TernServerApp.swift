@@ -149,8 +149,12 @@ public final class TernServerApp: Service, @unchecked Sendable {
     }
 
     /// True when the handler's replies must wait for the batch commit (it will be told).
+    /// Replies wait only while the batch holds uncommitted writes (any client's: a read may have seen them);
+    /// a pass of pure reads is answered at once.
     func holdReplies(_ handler: ConnectionHandler) -> Bool {
-        guard batchMode == .durable, batchOpen else { return false }
+        guard batchMode == .durable, batchOpen, state.engine.hasUncommittedWrites || !heldReplies.isEmpty else {
+            return false
+        }
         if !heldReplies.contains(where: { $0 === handler }) { heldReplies.append(handler) }
         return true
     }

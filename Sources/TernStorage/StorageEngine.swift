@@ -109,6 +109,8 @@ public protocol StorageEngine: AnyObject {
     var accessClock: UInt32 { get set }
 
     var batchMode: BatchMode { get }
+    /// True while the open batch holds writes that are not committed yet.
+    var hasUncommittedWrites: Bool { get }
     /// A write the backend refused since the last call (e.g. the store is full): the command that made it
     /// gets this error instead of its reply and is not propagated.
     func takeWriteFailure() -> Error?
@@ -124,6 +126,7 @@ extension StorageEngine {
     public func beginBatch() {}
     public func endBatch() throws {}
     public var batchMode: BatchMode { .none }
+    public var hasUncommittedWrites: Bool { false }
     public func takeWriteFailure() -> Error? { nil }
     public func maintenance() {}
     public var infoFields: [(String, String)] { [] }
