@@ -3,7 +3,7 @@ public enum BuiltinCommands {
     public static func all() -> [CommandSpec] {
         ConnectionCommands.specs + ClientCommands.specs + StringCommands.specs + KeyCommands.specs
             + ServerCommands.specs + CommandCommand.specs + ConfigCommands.specs + TransactionCommands.specs
-            + PubSubCommands.specs
+            + PubSubCommands.specs + SortCommand.specs
     }
 
     /// A table holding every built-in command.
