@@ -17,7 +17,11 @@ extension ServerState {
     public func execute(_ ctx: CommandContext, _ arguments: [ByteBuffer]) -> ExecutionOutcome {
         guard !arguments.isEmpty else { return .done }
         let client = ctx.client
-        commandTimeMillis = clock.nowMillis()
+        // One clock read per request: it is the command's time (expiry decisions) and its start for timing.
+        let startMicros = clock.nowMicros()
+        commandStartMicros = startMicros
+        startTakenByExecute = true
+        commandTimeMillis = startMicros / 1000
         client.lastInteractionMillis = commandTimeMillis
         engine.accessClock = UInt32(truncatingIfNeeded: commandTimeMillis / 1000)
 
@@ -100,7 +104,8 @@ extension ServerState {
         let dirtyBefore = dirty
         let db = client.db
         beginUnit()
-        let started = clock.monotonicNanos()
+        let started = startTakenByExecute ? commandStartMicros : clock.nowMicros()
+        startTakenByExecute = false
         var failed = false
         do {
             try spec.handler!(ctx)
@@ -114,7 +119,7 @@ extension ServerState {
             ctx.error(e)
             countError(e)
         }
-        let micros = Int((clock.monotonicNanos() &- started) / 1000)
+        let micros = max(0, Int(clock.nowMicros() &- started))
         if dirty != dirtyBefore && !ctx.verbatimPrevented && propagation.wantsEffects
             && (spec.flags.contains(.write) || spec.flags.contains(.mayReplicate)) {
             pendingEffects.append(Effect(db: db, arguments: arguments))
@@ -142,6 +147,7 @@ extension ServerState {
 
     /// Writes an error for a command refused before it ran; inside MULTI it also dooms the transaction.
     func reject(_ ctx: CommandContext, _ error: CommandError, _ spec: CommandSpec? = nil) {
+        startTakenByExecute = false
         ctx.error(error)
         countError(error)
         if ctx.client.flags.contains(.multi) { ctx.client.flags.insert(.dirtyExec) }

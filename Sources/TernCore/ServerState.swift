@@ -61,6 +61,10 @@ public final class ServerState {
 
     /// The time every expiry decision of the current command uses (one command sees one instant).
     public var commandTimeMillis: Int64 = 0
+    /// Wall-clock microseconds at which the current top-level command started.
+    var commandStartMicros: Int64 = 0
+    /// True between `execute` reading the clock and `call` using that reading.
+    var startTakenByExecute = false
 
     /// CLIENT PAUSE: until when, and whether only writes are paused.
     public var pausedUntilMillis: Int64 = 0
