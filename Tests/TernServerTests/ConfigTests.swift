@@ -285,6 +285,8 @@ final class ConfigTests: XCTestCase {
             "proto-max-bulk-len": "1gb", "client-query-buffer-limit": "2mb", "slowlog-log-slower-than": "-1",
             "slowlog-max-len": "10", "latency-monitor-threshold": "5", "maxmemory": "12345",
             "maxmemory-policy": "allkeys-random", "replica-read-only": "no",
+            "client-output-buffer-limit": "normal 1mb 2mb 3 replica 4 5 6 pubsub 7kb 8 9",
+            "notify-keyspace-events": "KEx$",
         ]
         for d in ConfigRegistry.directives where d.name != "dir" {
             guard let v = values[d.name] else { return XCTFail("no test value for \(d.name)") }
