@@ -148,10 +148,19 @@ extension ServerState {
     /// Writes an error for a command refused before it ran; inside MULTI it also dooms the transaction.
     func reject(_ ctx: CommandContext, _ error: CommandError, _ spec: CommandSpec? = nil) {
         startTakenByExecute = false
+        spec?.stat.rejectedCalls += 1
+        if let spec, spec.parent == nil, spec.name == "exec" {
+            // Redis's execCommandAbort: a refused EXEC discards the transaction and says why.
+            TransactionCommands.discardTransaction(ctx)
+            let reason = error.message.hasPrefix("ERR ") ? String(error.message.dropFirst(4)) : error.message
+            let abort = CommandError("EXECABORT Transaction discarded because of: " + reason)
+            ctx.error(abort)
+            countError(abort)
+            return
+        }
         ctx.error(error)
         countError(error)
         if ctx.client.flags.contains(.multi) { ctx.client.flags.insert(.dirtyExec) }
-        spec?.stat.rejectedCalls += 1
     }
 
     func countError(_ error: CommandError) {

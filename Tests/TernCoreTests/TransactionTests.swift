@@ -237,6 +237,20 @@ final class TransactionTests: XCTestCase {
         XCTAssertEqual(h.effects, [])
     }
 
+    func testRefusedExecAbortsTheTransaction() {
+        let h = Harness()
+        _ = h.run("MULTI")
+        XCTAssertEqual(h.run("EXEC x"), err("EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command"))
+        XCTAssertFalse(h.client(0).flags.contains(.multi))
+        XCTAssertEqual(h.run("EXEC"), err("ERR EXEC without MULTI"))
+        _ = h.run("MULTI")
+        _ = h.run("SUBSCRIBE x")
+        XCTAssertEqual(h.run("EXEC"), arr(arr(bulk("subscribe"), bulk("x"), int(1))))
+        XCTAssertEqual(h.run("EXEC"), err("EXECABORT Transaction discarded because of: Can't execute 'exec': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"))
+        guard case .bulk(let info)? = h.run(["RESET"]).flatMap({ _ in h.run("INFO errorstats") }) else { return XCTFail() }
+        XCTAssertTrue(String(decoding: info, as: UTF8.self).contains("errorstat_EXECABORT:count=2"))
+    }
+
     func testDirtyFlagInClientList() {
         let h = Harness()
         let b = h.connect()
