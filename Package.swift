@@ -3,6 +3,11 @@ import PackageDescription
 
 // Exclusivity is checked statically; the dynamic checks cost ~10% of a command on the hot path.
 let fast: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+// The modules whose objects live on the one command thread (the event loop that owns the keyspace) also
+// use non-atomic reference counting: atomic retain/release was the largest single cost per command.
+// Rule that keeps this sound: objects of these modules are never retained or released by another thread
+// while the command thread uses them (see "Threading" in README.md).
+let commandThread: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked", "-Xfrontend", "-assume-single-threaded"])]
 
 let package = Package(
     name: "Tern",
@@ -12,6 +17,7 @@ let package = Package(
         .library(name: "TernCore", targets: ["TernCore"]),
         .library(name: "TernStorage", targets: ["TernStorage"]),
         .library(name: "TernMemory", targets: ["TernMemory"]),
+        .library(name: "TernLMDB", targets: ["TernLMDB"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -21,9 +27,9 @@ let package = Package(
     ],
     targets: [
         // RESP2/RESP3 wire codec: request decoder (zero-copy slices) and reply writer.
-        .target(name: "RESP", dependencies: [.product(name: "NIOCore", package: "swift-nio")], swiftSettings: fast),
+        .target(name: "RESP", dependencies: [.product(name: "NIOCore", package: "swift-nio")], swiftSettings: commandThread),
         // The storage protocol: value kinds, engines, databases, snapshots. Imports no backend.
-        .target(name: "TernStorage", dependencies: [.product(name: "DequeModule", package: "swift-collections")], swiftSettings: fast),
+        .target(name: "TernStorage", dependencies: [.product(name: "DequeModule", package: "swift-collections")], swiftSettings: commandThread),
         // One behavioural suite every backend must pass (called from each backend's tests).
         .target(name: "TernStorageConformance", dependencies: ["TernStorage"]),
         // The in-memory backend (persistent hash tries: O(1) snapshots).
@@ -31,27 +37,32 @@ let package = Package(
             "TernStorage",
             .product(name: "HashTreeCollections", package: "swift-collections"),
             .product(name: "DequeModule", package: "swift-collections"),
-        ], swiftSettings: fast),
+        ], swiftSettings: commandThread),
         // Command table, dispatcher, client state, keyspace operations, built-in commands.
         .target(name: "TernCore", dependencies: [
             "RESP", "TernStorage",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "DequeModule", package: "swift-collections"),
-        ], swiftSettings: fast),
+        ], swiftSettings: commandThread),
         // NIO bootstrap, config loading, logging, lifecycle.
         .target(name: "TernServer", dependencies: [
-            "TernCore", "TernMemory", "RESP", "TernStorage",
+            "TernCore", "TernMemory", "TernLMDB", "RESP", "TernStorage",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: fast),
+        // LMDB system library (liblmdb-dev ships lmdb.pc).
+        .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
+        // The durable backend: one LMDB environment, per-element encoding of collections.
+        .target(name: "TernLMDB", dependencies: ["TernStorage", "CLMDB"], swiftSettings: fast),
         .executableTarget(name: "tern-server", dependencies: ["TernServer"]),
 
         .testTarget(name: "RESPTests", dependencies: ["RESP", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "TernStorageTests", dependencies: ["TernStorage"]),
         .testTarget(name: "TernMemoryTests", dependencies: ["TernMemory", "TernStorage", "TernStorageConformance"]),
+        .testTarget(name: "TernLMDBTests", dependencies: ["TernLMDB", "TernStorage", "TernStorageConformance"]),
         .testTarget(name: "TernCoreTests", dependencies: ["TernCore", "TernMemory", "RESP", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "TernServerTests", dependencies: ["TernServer", "TernCore"]),
     ],

@@ -17,6 +17,7 @@ let package = Package(
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "TernStorage", package: "Tern"),
                 .product(name: "TernMemory", package: "Tern"),
+                .product(name: "TernLMDB", package: "Tern"),
             ],
             path: "Benchmarks/StorageBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

@@ -3,7 +3,7 @@ public enum BuiltinCommands {
     public static func all() -> [CommandSpec] {
         ConnectionCommands.specs + ClientCommands.specs + StringCommands.specs + KeyCommands.specs
             + ServerCommands.specs + CommandCommand.specs + ConfigCommands.specs + TransactionCommands.specs
-            + PubSubCommands.specs + SortCommand.specs
+            + PubSubCommands.specs + SortCommand.specs + HashCommands.specs + SetCommands.specs
     }
 
     /// A table holding every built-in command.

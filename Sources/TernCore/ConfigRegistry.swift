@@ -88,6 +88,7 @@ public enum ConfigRegistry {
     ]
     public static let logLevels = ["debug", "verbose", "notice", "warning", "nothing"]
     public static let backends = ["memory", "lmdb"]
+    public static let lmdbSyncModes = ["always", "everysec", "no"]
 
     static let intMax = Int64(Int32.max)
     static let uintMax = Int64(UInt32.max)
@@ -113,6 +114,11 @@ public enum ConfigRegistry {
         string("pidfile", emptyIsUnset: true, mutable: false, \.pidFile),
         integer("databases", min: 1, max: intMax, mutable: false, \.databases),
         enumeration("backend", backends, mutable: false, \.backend),
+        // LMDB backend
+        string("lmdb-path", emptyIsUnset: false, mutable: false, \.lmdbPath),
+        enumeration("lmdb-sync", lmdbSyncModes, mutable: false, \.lmdbSync),
+        integer("lmdb-map-size", kind: .memory, min: 1024 * 1024, max: longMax, mutable: false, \.lmdbMapSize),
+        integer("lmdb-max-size", kind: .memory, min: 0, max: longMax, mutable: false, \.lmdbMaxSize),
         hz(),
         daemonize(),
         // Security

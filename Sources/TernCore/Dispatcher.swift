@@ -103,6 +103,8 @@ extension ServerState {
         defer { currentClient = previousClient }
         let dirtyBefore = dirty
         let db = client.db
+        let outputMark = client.output.writerIndex
+        let effectsMark = pendingEffects.count
         beginUnit()
         let started = startTakenByExecute ? commandStartMicros : clock.nowMicros()
         startTakenByExecute = false
@@ -120,6 +122,18 @@ extension ServerState {
             countError(e)
         }
         let micros = max(0, Int(clock.nowMicros() &- started))
+        if spec.flags.contains(.write), let refusal = engine.takeWriteFailure() {
+            // The backend refused a write (e.g. the store is full): the command's reply becomes the error and
+            // nothing of it is propagated.
+            client.output.moveWriterIndex(to: outputMark)
+            let text = String(describing: refusal)
+            let e = CommandError(text.hasPrefix("ERR ") ? text : "ERR " + text)
+            ctx.error(e)
+            countError(e)
+            failed = true
+            if pendingEffects.count > effectsMark { pendingEffects.removeSubrange(effectsMark...) }
+            dirty = dirtyBefore
+        }
         if dirty != dirtyBefore && !ctx.verbatimPrevented && propagation.wantsEffects
             && (spec.flags.contains(.write) || spec.flags.contains(.mayReplicate)) {
             pendingEffects.append(Effect(db: db, arguments: arguments))
@@ -149,11 +163,14 @@ extension ServerState {
     func reject(_ ctx: CommandContext, _ error: CommandError, _ spec: CommandSpec? = nil) {
         startTakenByExecute = false
         spec?.stat.rejectedCalls += 1
-        if let spec, spec.parent == nil, spec.name == "exec" {
-            // Redis's execCommandAbort: a refused EXEC discards the transaction and says why.
-            TransactionCommands.discardTransaction(ctx)
-            let reason = error.message.hasPrefix("ERR ") ? String(error.message.dropFirst(4)) : error.message
+        if let spec, spec.name == "exec", spec.parent == nil {
+            // A refused EXEC discards the transaction (Redis's execCommandAbort).
+            var reason = error.message
+            if reason.hasPrefix("ERR ") { reason.removeFirst(4) }
             let abort = CommandError("EXECABORT Transaction discarded because of: " + reason)
+            ctx.client.flags.remove([.multi, .dirtyExec, .dirtyCAS])
+            ctx.client.queued.removeAll()
+            for hook in transactionEndHooks { hook(ctx.client) }
             ctx.error(abort)
             countError(abort)
             return
@@ -169,15 +186,17 @@ extension ServerState {
     }
 
     func unknownCommandMessage(_ arguments: [ByteBuffer]) -> String {
+        // Redis formats these with %.128s / %.*s: C strings, so each stops at a NUL byte.
+        func cString(_ b: ByteBuffer, _ limit: Int) -> String {
+            String(decoding: b.readableBytesView.prefix(limit).prefix { $0 != 0 }, as: UTF8.self)
+        }
         var shown = ""
         var i = 1
         while i < arguments.count && shown.utf8.count < 128 {
-            let room = 128 - shown.utf8.count
-            let text = String(decoding: arguments[i].readableBytesView.prefix(room), as: UTF8.self)
-            shown += "'\(text)' "
+            shown += "'\(cString(arguments[i], 128 - shown.utf8.count))' "
             i += 1
         }
-        let name = String(decoding: arguments[0].readableBytesView.prefix(128), as: UTF8.self)
+        let name = cString(arguments[0], 128)
         return "unknown command '\(name)', with args beginning with: \(shown)"
     }
 

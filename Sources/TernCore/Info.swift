@@ -321,7 +321,8 @@ extension ServerState {
             ("aof_last_cow_size", "0"),
             ("module_fork_in_progress", "0"),
             ("module_fork_last_cow_size", "0"),
-        ]
+            ("tern_backend", engine.name),
+        ] + engine.infoFields
     }
 
     private func statsFields() -> [(String, String)] {

@@ -37,14 +37,15 @@ public enum RedisNumber {
     public typealias LongDouble = Double
     #endif
 
-    /// `string2ld`: strtold over the whole value, as INCRBYFLOAT reads strings.
+    /// Redis's `string2ld` (INCRBYFLOAT, HINCRBYFLOAT): strtold over the value as a C string (it ends at a
+    /// NUL), no leading space, no NaN, and ERANGE only rejected for overflow to infinity or underflow to zero.
     public static func parseLongDouble(_ bytes: [UInt8]) -> LongDouble? {
         let n = bytes.count
-        guard n > 0, n < 5 * 1024 else { return nil }
-        if isspace(Int32(bytes[0])) != 0 { return nil }
+        if n == 0 || n >= 5 * 1024 { return nil }
         var chars = bytes.map { CChar(bitPattern: $0) }
         chars.append(0)
         return chars.withUnsafeMutableBufferPointer { p -> LongDouble? in
+            if isspace(Int32(p[0])) != 0 { return nil }
             var end: UnsafeMutablePointer<CChar>? = nil
             errno = 0
             #if arch(x86_64) || arch(i386)
@@ -52,8 +53,9 @@ public enum RedisNumber {
             #else
             let v = strtod(p.baseAddress!, &end)
             #endif
-            guard let e = end, e - p.baseAddress! == n else { return nil }
-            if v.isNaN || errno == ERANGE { return nil }
+            guard let e = end, e.pointee == 0 else { return nil }
+            if errno == ERANGE && (v.isInfinite || v == 0) { return nil }
+            if errno == EINVAL || v.isNaN { return nil }
             return v
         }
     }

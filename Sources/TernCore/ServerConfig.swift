@@ -19,6 +19,13 @@ public final class ServerConfig {
     public var pidFile: String = ""
     public var databases: Int = 16
     public var backend: String = "memory"
+    /// LMDB environment directory (relative paths are under `dir`).
+    public var lmdbPath: String = "tern.lmdb"
+    /// always | everysec | no
+    public var lmdbSync: String = "always"
+    public var lmdbMapSize: Int = 64 * 1024 * 1024
+    /// 0: the map may grow without limit.
+    public var lmdbMaxSize: Int = 0
     public var hz: Int = 10
     public var daemonize: Bool = false
 

@@ -19,6 +19,9 @@ final class ConnectionHandler: ChannelInboundHandler, ClientTransport {
     /// Requests held back by CLIENT PAUSE, in arrival order.
     private var held: Deque<[ByteBuffer]> = []
     private var closed = false
+    /// Replies are waiting for the open batch to be committed (durable backends).
+    private var awaitingCommit = false
+    private var closeAfterCommit = false
     private let isUnixSocket: Bool
 
     init(server: ServerState, app: TernServerApp, isUnixSocket: Bool) {
@@ -119,6 +122,7 @@ final class ConnectionHandler: ChannelInboundHandler, ClientTransport {
 
     /// Runs one request; false when processing must stop (held by a pause, or the connection closes).
     private func run(_ arguments: [ByteBuffer], _ context: ChannelHandlerContext) -> Bool {
+        app.openBatchIfNeeded()
         let mark = client.output.writerIndex
         var skipThis = false
         if client.replyMode == .skipNext {
@@ -155,13 +159,44 @@ final class ConnectionHandler: ChannelInboundHandler, ClientTransport {
 
     private func flushReplies(_ context: ChannelHandlerContext) {
         guard !closed, client.output.readableBytes > 0 else { return }
+        // A durable backend's batch is still open: these replies acknowledge writes that are not on disk yet.
+        if app.holdReplies(self) {
+            awaitingCommit = true
+            return
+        }
+        writeOutput(context)
+    }
+
+    private func writeOutput(_ context: ChannelHandlerContext) {
+        guard !closed, client.output.readableBytes > 0 else { return }
         let out = client.output
         server.stats.totalNetOutputBytes += out.readableBytes
         client.output = context.channel.allocator.buffer(capacity: 1024)
         context.writeAndFlush(wrapOutboundOut(out), promise: nil)
     }
 
+    /// The batch these replies waited for is committed (and synced): send them.
+    func releaseAfterCommit() {
+        awaitingCommit = false
+        guard let context = channelContext else { return }
+        writeOutput(context)
+        if closeAfterCommit { closeNow(context) }
+    }
+
+    /// The batch could not be committed: its writes are lost, so none of its replies may be sent. The client
+    /// sees the connection close without an acknowledgement.
+    func dropAfterFailedCommit() {
+        awaitingCommit = false
+        client.output.clear()
+        guard let context = channelContext else { return }
+        closeNow(context)
+    }
+
     private func closeNow(_ context: ChannelHandlerContext) {
+        if awaitingCommit {
+            closeAfterCommit = true
+            return
+        }
         guard !closed else { return }
         closed = true
         context.close(promise: nil)

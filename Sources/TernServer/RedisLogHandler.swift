@@ -62,8 +62,10 @@ public struct RedisLogHandler: LogHandler {
     }
 }
 
-/// Where log lines go: standard output or an appended file.
-public final class LogSink: @unchecked Sendable {
+/// Where log lines go: standard output or an appended file. A plain file descriptor, not an object: the
+/// handler is copied on the command thread, whose modules use non-atomic reference counting, and on
+/// other threads, so it must hold nothing reference-counted.
+public struct LogSink: Sendable {
     private let fd: Int32
     public init(path: String) {
         if path.isEmpty {

@@ -3,6 +3,7 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 import TernCore
+import TernLMDB
 import TernMemory
 import TernStorage
 #if canImport(Glibc)
@@ -19,6 +20,11 @@ public final class TernServerApp: Service, @unchecked Sendable {
     private var channels: [Channel] = []
     private var cron: RepeatedTask?
     private let stopPromise: EventLoopPromise<Void>
+    /// Group commit: every command of one event-loop pass, across all connections, runs in one batch of the
+    /// backend; with a durable backend the replies of the pass are released after the batch is committed.
+    let batchMode: BatchMode
+    private(set) var batchOpen = false
+    private var heldReplies: [ConnectionHandler] = []
     private var logger: Logger
 
     public init(config: ServerConfig, engine: (any StorageEngine)? = nil, logger: Logger) throws {
@@ -36,6 +42,7 @@ public final class TernServerApp: Service, @unchecked Sendable {
         for (old, new) in config.renamedCommands { _ = table.rename(old, to: new) }
         self.state = ServerState(config: config, engine: storage, commands: table, logger: logger)
         self.stopPromise = loop.makePromise(of: Void.self)
+        self.batchMode = storage.batchMode
         state.shutdownHandler = { [weak self] request in self?.handleShutdownCommand(request) }
         config.runtimeObservers.append { [weak self] name in
             self?.configChanged(name)
@@ -47,8 +54,18 @@ public final class TernServerApp: Service, @unchecked Sendable {
         switch config.backend {
         case "memory":
             return MemoryEngine(databases: config.databases)
+        case "lmdb":
+            guard let sync = LMDBSyncMode(rawValue: config.lmdbSync) else {
+                throw StartupError("Invalid lmdb-sync '\(config.lmdbSync)'")
+            }
+            do {
+                return try LMDBEngine(path: config.lmdbPath, databases: config.databases, mapSize: config.lmdbMapSize,
+                                      maxSize: config.lmdbMaxSize, sync: sync)
+            } catch {
+                throw StartupError("Can't open the LMDB environment at '\(config.lmdbPath)': \(error)")
+            }
         default:
-            throw StartupError("backend '\(config.backend)' is not available in this build (supported: memory)")
+            throw StartupError("Unknown backend '\(config.backend)' (supported: memory, lmdb)")
         }
     }
 
@@ -121,10 +138,42 @@ public final class TernServerApp: Service, @unchecked Sendable {
     /// The actual port of the first TCP listener (useful with `port 0` in tests).
     public var boundPort: Int? { channels.first?.localAddress?.port }
 
+    /// Opens the pass's batch on its first command; the batch ends after the pass's I/O (a task queued now
+    /// runs once every ready channel of this pass has been read).
+    @inline(__always)
+    func openBatchIfNeeded() {
+        guard batchMode != .none, !batchOpen else { return }
+        batchOpen = true
+        state.engine.beginBatch()
+        loop.execute { [self] in finishBatch() }
+    }
+
+    /// True when the handler's replies must wait for the batch commit (it will be told).
+    func holdReplies(_ handler: ConnectionHandler) -> Bool {
+        guard batchMode == .durable, batchOpen else { return false }
+        if !heldReplies.contains(where: { $0 === handler }) { heldReplies.append(handler) }
+        return true
+    }
+
+    private func finishBatch() {
+        batchOpen = false
+        let waiting = heldReplies
+        heldReplies.removeAll(keepingCapacity: true)
+        do {
+            try state.engine.endBatch()
+            for handler in waiting { handler.releaseAfterCommit() }
+        } catch {
+            logger.warning("Failed committing a batch of writes: \(error). Its clients are disconnected unacknowledged.")
+            for handler in waiting { handler.dropAfterFailedCommit() }
+        }
+    }
+
     /// Periodic work, as Redis's serverCron: expire keys, end pauses, close idle clients.
     func serverCron() {
         let now = state.clock.nowMillis()
+        openBatchIfNeeded()
         state.activeExpireCycle()
+        state.engine.maintenance()
         state.trackInstantaneousMetrics()
         if state.pausedUntilMillis != 0 && state.pausedUntilMillis <= now {
             state.resumePausedClients()
@@ -155,6 +204,8 @@ public final class TernServerApp: Service, @unchecked Sendable {
             channels.removeAll()
             for client in state.clients.values { client.transport?.close() }
             if !config.unixSocket.isEmpty { _ = unlink(config.unixSocket) }
+            if batchOpen { finishBatch() }
+            state.engine.close()
             stopPromise.succeed(())
         }
     }

@@ -67,10 +67,24 @@ public protocol StorageDatabase: AnyObject, CollectionStorage {
 }
 
 /// A point-in-time, iterable view of one database.
+///
+/// A memory-backend snapshot shares structure with the live data and is reference-counted non-atomically
+/// (see README, Threading): consume it on the command thread. A backend whose snapshots may be read from
+/// another thread says so (LMDB's are read transactions).
 public protocol DatabaseSnapshot: Sendable {
     var count: Int { get }
     /// Visits every key with its value and expiry; stop early by returning false.
     func forEach(_ body: (Bytes, StoredValue, Int64?) throws -> Bool) rethrows
+}
+
+/// How the server must drive a backend's batches (see `beginBatch`/`endBatch`).
+public enum BatchMode: Sendable {
+    /// Nothing to commit (memory).
+    case none
+    /// Commit each batch; replies may leave before the commit (no sync on commit).
+    case commit
+    /// Commit and sync each batch; a write is acknowledged only after `endBatch` returned.
+    case durable
 }
 
 /// A storage backend: a fixed number of databases.
@@ -93,11 +107,27 @@ public protocol StorageEngine: AnyObject {
     /// The seconds clock new records are stamped with (their `lastAccess`), as Redis stamps new objects
     /// with its LRU clock. The core sets it before each command.
     var accessClock: UInt32 { get set }
+
+    var batchMode: BatchMode { get }
+    /// A write the backend refused since the last call (e.g. the store is full): the command that made it
+    /// gets this error instead of its reply and is not propagated.
+    func takeWriteFailure() -> Error?
+    /// Periodic housekeeping from the server cron (garbage collection, periodic sync).
+    func maintenance()
+    /// Fields for INFO persistence (name, value), Redis style.
+    var infoFields: [(String, String)] { get }
+    /// Flushes and closes; called once at shutdown.
+    func close()
 }
 
 extension StorageEngine {
     public func beginBatch() {}
     public func endBatch() throws {}
+    public var batchMode: BatchMode { .none }
+    public func takeWriteFailure() -> Error? { nil }
+    public func maintenance() {}
+    public var infoFields: [(String, String)] { [] }
+    public func close() {}
     public func snapshot() -> [any DatabaseSnapshot] {
         (0..<databaseCount).map { database($0).snapshot() }
     }

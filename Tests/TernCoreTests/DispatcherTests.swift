@@ -16,7 +16,10 @@ final class DispatcherTests: XCTestCase {
         XCTAssertEqual(h.run("SELECT 15"), ok)
         XCTAssertEqual(h.client().db, 15)
         XCTAssertEqual(h.run("SELECT 16"), err("ERR DB index is out of range"))
-        XCTAssertEqual(h.run("SELECT x"), err("ERR invalid DB index"))
+        XCTAssertEqual(h.run("SELECT x"), err("ERR value is not an integer or out of range"))
+        XCTAssertEqual(h.run("SELECT 4294967296"), err("ERR value is out of range, value must between -2147483648 and 2147483647"))
+        XCTAssertEqual(h.run("SELECT -1"), err("ERR DB index is out of range"))
+        XCTAssertEqual(h.run("EXEC x"), err("EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command"))
     }
 
     func testAuthRequired() {

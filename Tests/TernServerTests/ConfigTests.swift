@@ -284,7 +284,8 @@ final class ConfigTests: XCTestCase {
             "databases": "8", "backend": "lmdb", "hz": "50", "daemonize": "no", "requirepass": "p w",
             "proto-max-bulk-len": "1gb", "client-query-buffer-limit": "2mb", "slowlog-log-slower-than": "-1",
             "slowlog-max-len": "10", "latency-monitor-threshold": "5", "maxmemory": "12345",
-            "maxmemory-policy": "allkeys-random", "replica-read-only": "no",
+            "maxmemory-policy": "allkeys-random", "replica-read-only": "no", "lmdb-path": "/tmp/x.lmdb",
+            "lmdb-sync": "everysec", "lmdb-map-size": "2mb", "lmdb-max-size": "1gb",
             "client-output-buffer-limit": "normal 1mb 2mb 3 replica 4 5 6 pubsub 7kb 8 9",
             "notify-keyspace-events": "KEx$",
         ]

@@ -309,7 +309,8 @@ enum CommandCommand {
         }
         ctx.arrayHeader(ctx.argc - 2)
         for i in 2..<ctx.argc {
-            if let spec = lookup(table, ctx.string(i)) { writeInfo(ctx, spec) } else { ctx.nullArray() }
+            // Redis answers an unknown name with addReplyNull: `$-1` in RESP2.
+            if let spec = lookup(table, ctx.string(i)) { writeInfo(ctx, spec) } else { ctx.null() }
         }
     }
 

@@ -43,7 +43,10 @@ enum ConnectionCommands {
     }
 
     static func select(_ ctx: CommandContext) throws {
-        let index = try ctx.int(1, error: .err("invalid DB index"))
+        let index = try ctx.int(1)
+        guard index >= Int(Int32.min) && index <= Int(Int32.max) else {
+            throw CommandError.err("value is out of range, value must between -2147483648 and 2147483647")
+        }
         guard index >= 0 && index < ctx.server.engine.databaseCount else { throw CommandError.invalidDBIndex }
         ctx.client.db = index
         ctx.ok()

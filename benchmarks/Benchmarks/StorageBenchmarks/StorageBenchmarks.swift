@@ -1,6 +1,14 @@
 import Benchmark
+import Foundation
+import TernLMDB
 import TernMemory
 import TernStorage
+
+/// A fresh LMDB environment in a temporary directory.
+func makeLMDB(sync: LMDBSyncMode) -> LMDBEngine {
+    let path = NSTemporaryDirectory() + "tern-bench-\(UUID().uuidString)"
+    return try! LMDBEngine(path: path, databases: 1, mapSize: 1 << 30, sync: sync)
+}
 
 /// Memory backend: the snapshot producer must cost the same whatever the database size (structural sharing),
 /// and element operations their documented complexity.
@@ -42,5 +50,69 @@ let benchmarks: @Sendable () -> Void = {
         let db = MemoryEngine(databases: 1).database(0)
         _ = db.listPush("l", (0..<100_000).map { Bytes("e\($0)") }, at: .tail)
         return db
+    }
+
+    // The same operations on LMDB. Writes run in batches of 100 per transaction (what group commit gives a
+    // busy server); `.no` leaves syncing to the OS, `.always` syncs every batch.
+    for sync in [LMDBSyncMode.no, .always] {
+        Benchmark("lmdb(\(sync.rawValue)) SET, batches of 100", configuration: .init(scalingFactor: .kilo)) {
+            (benchmark: Benchmark, state: (LMDBEngine, [Bytes])) in
+            let (engine, keys) = state
+            let db = engine.database(0)
+            for i in benchmark.scaledIterations {
+                if i % 100 == 0 { engine.beginBatch() }
+                db.store(keys[i % keys.count], .string("v"), expiry: .clear)
+                if i % 100 == 99 { try! engine.endBatch() }
+            }
+            try! engine.endBatch()
+        } setup: {
+            (makeLMDB(sync: sync), (0..<100_000).map { Bytes("key:\($0)") })
+        }
+    }
+
+    Benchmark("lmdb GET (100k keys)", configuration: .init(scalingFactor: .kilo)) {
+        (benchmark: Benchmark, state: (LMDBEngine, [Bytes])) in
+        let (engine, keys) = state
+        let db = engine.database(0)
+        for i in benchmark.scaledIterations {
+            blackHole(db.lookup(keys[i % keys.count], touch: nil))
+        }
+    } setup: {
+        let engine = makeLMDB(sync: .no)
+        let keys = (0..<100_000).map { Bytes("key:\($0)") }
+        engine.beginBatch()
+        for k in keys { engine.database(0).store(k, .string("value"), expiry: .clear) }
+        try! engine.endBatch()
+        return (engine, keys)
+    }
+
+    Benchmark("lmdb HSET+HGET in a 100k-field hash", configuration: .init(scalingFactor: .kilo)) {
+        (benchmark: Benchmark, engine: LMDBEngine) in
+        let db = engine.database(0)
+        engine.beginBatch()
+        for i in benchmark.scaledIterations {
+            let field = Bytes("f\(i % 100_000)")
+            _ = db.hashSet("h", [(field, "x")])
+            blackHole(db.hashGet("h", field))
+        }
+        try! engine.endBatch()
+    } setup: {
+        let engine = makeLMDB(sync: .no)
+        engine.beginBatch()
+        _ = engine.database(0).hashSet("h", (0..<100_000).map { (Bytes("f\($0)"), Bytes("v")) })
+        try! engine.endBatch()
+        return engine
+    }
+
+    Benchmark("lmdb snapshot (read transaction) of 100k keys") { (benchmark: Benchmark, engine: LMDBEngine) in
+        for _ in benchmark.scaledIterations {
+            blackHole(engine.snapshot())
+        }
+    } setup: {
+        let engine = makeLMDB(sync: .no)
+        engine.beginBatch()
+        for i in 0..<100_000 { engine.database(0).store(Bytes("key:\(i)"), .string("value"), expiry: .clear) }
+        try! engine.endBatch()
+        return engine
     }
 }

@@ -1,0 +1,65 @@
+import CLMDB
+import TernStorage
+
+/// A read-only LMDB transaction (MDB_RDONLY) kept open for the life of a snapshot: a consistent view
+/// that never blocks the writer. While it is open LMDB cannot reuse pages freed after it began, so the file
+/// grows with the writes made meanwhile (never shrinking; the space is reused once the view is gone).
+final class ReadView: @unchecked Sendable {
+    let handle: EnvHandle
+    let txn: OpaquePointer
+    let tables: Tables
+
+    init(handle: EnvHandle, txn: OpaquePointer, tables: Tables) {
+        self.handle = handle
+        self.txn = txn
+        self.tables = tables
+    }
+
+    deinit {
+        mdb_txn_abort(txn)
+    }
+}
+
+/// A point-in-time view of one database. `forEach` may run on any thread: it reads in chunks of keys under
+/// the engine's remap lock (the map can be resized between chunks) and materializes values as it goes.
+public struct LMDBSnapshot: DatabaseSnapshot {
+    let view: ReadView
+    let phys: UInt32
+    public let count: Int
+
+    static let chunk = 64
+
+    public func forEach(_ body: (Bytes, StoredValue, Int64?) throws -> Bool) rethrows {
+        let ns = Enc.physPrefix(phys)
+        var start = ns
+        while true {
+            var entries: [(Bytes, StoredValue, Int64?)] = []
+            var more = false
+            view.handle.lock.shared {
+                let t = Txn(ptr: view.txn)
+                let tables = view.tables
+                try? t.forEach(tables.keys, from: start, prefix: ns) { k, v in
+                    if entries.count == Self.chunk {
+                        more = true
+                        return false
+                    }
+                    let encoded = UnsafeRawBufferPointer(rebasing: k[4...])
+                    let (name, offset) = tables.name(encoded: encoded, value: v)
+                    let header = Header.decode(v, at: offset)
+                    let value = try tables.materialize(t, header)
+                    entries.append((Bytes(name), value, header.expireAt))
+                    start = [UInt8](k) + [0]
+                    return true
+                }
+            }
+            for (key, value, expiry) in entries where try !body(key, value, expiry) { return }
+            if !more { return }
+        }
+    }
+}
+
+/// What a snapshot is when no read transaction could be opened.
+struct EmptySnapshot: DatabaseSnapshot {
+    var count: Int { 0 }
+    func forEach(_ body: (Bytes, StoredValue, Int64?) throws -> Bool) rethrows {}
+}
