@@ -119,6 +119,12 @@ extension CommandContext {
         server.notifyKeyspaceEvent(type, event, key, db: client.db)
     }
 
+    /// After removing elements: the generic "del" event when that emptied (and so deleted) the collection.
+    public func notifyIfEmptied(_ key: Bytes) {
+        guard server.config.notifyKeyspaceEvents.contains(.generic) else { return }
+        if !keyspace.exists(key) { notify(.generic, "del", key) }
+    }
+
     /// The same for another database (MOVE's move_to, COPY ... DB's copy_to).
     @inline(__always)
     public func notify(_ type: KeyspaceEventFlags, _ event: StaticString, _ key: Bytes, db: Int) {

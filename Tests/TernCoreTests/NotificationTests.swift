@@ -95,6 +95,50 @@ final class NotificationTests: XCTestCase {
         ])
     }
 
+    func testHashAndSetEvents() {
+        let (h, l) = listening("EA")
+        _ = h.run("HSET h a 1 b 2")
+        _ = h.run("HSETNX h a 9")      // nothing set
+        _ = h.run("HSETNX h z 9")
+        _ = h.run("HDEL h nope")       // nothing deleted
+        _ = h.run("HINCRBY h a 5")
+        _ = h.run("HINCRBYFLOAT h a 1.5")
+        _ = h.run("HDEL h a b z")      // empties the hash
+        XCTAssertEqual(events(h, l), [
+            "__keyevent@0__:hset h", "__keyevent@0__:hset h", "__keyevent@0__:hincrby h",
+            "__keyevent@0__:hincrbyfloat h", "__keyevent@0__:hdel h", "__keyevent@0__:del h",
+        ])
+        _ = h.run("SADD s a b c")
+        _ = h.run("SADD s a")
+        _ = h.run("SREM s x")
+        _ = h.run("SREM s a")
+        _ = h.run("SMOVE s t b")
+        _ = h.run("SMOVE s t c")       // empties s
+        XCTAssertEqual(events(h, l), [
+            "__keyevent@0__:sadd s", "__keyevent@0__:srem s", "__keyevent@0__:srem s", "__keyevent@0__:sadd t",
+            "__keyevent@0__:srem s", "__keyevent@0__:del s", "__keyevent@0__:sadd t",
+        ])
+        _ = h.run("SADD p 1 2 3")
+        _ = events(h, l)
+        _ = h.run("SPOP p 0")
+        _ = h.run("SPOP p")
+        _ = h.run("SPOP p 10")
+        XCTAssertEqual(events(h, l), ["__keyevent@0__:spop p", "__keyevent@0__:spop p", "__keyevent@0__:del p"])
+        _ = h.run("SADD s1 a b")
+        _ = h.run("SADD s2 b c")
+        _ = events(h, l)
+        _ = h.run("SINTERSTORE d s1 s2")
+        _ = h.run("SINTERSTORE d s1 nokey")
+        _ = h.run("SUNIONSTORE d s1 s2")
+        _ = h.run("SDIFFSTORE d s1 s1")
+        _ = h.run("SDIFFSTORE d s1 s1")  // nothing to delete
+        _ = h.run("SDIFFSTORE d s1 s2")
+        XCTAssertEqual(events(h, l), [
+            "__keyevent@0__:sinterstore d", "__keyevent@0__:del d", "__keyevent@0__:sunionstore d",
+            "__keyevent@0__:del d", "__keyevent@0__:sdiffstore d",
+        ])
+    }
+
     func testExpiredEventsLazyAndActive() {
         let (h, l) = listening("Ex")
         _ = h.run("SET a v PX 100")
