@@ -3,7 +3,8 @@ public enum BuiltinCommands {
     public static func all() -> [CommandSpec] {
         ConnectionCommands.specs + ClientCommands.specs + StringCommands.specs + KeyCommands.specs
             + ServerCommands.specs + CommandCommand.specs + ConfigCommands.specs + TransactionCommands.specs
-            + PubSubCommands.specs + SortCommand.specs + HashCommands.specs + SetCommands.specs
+            + HashCommands.specs + SetCommands.specs + SortedSetCommands.specs
+            + PubSubCommands.specs + SortCommand.specs
     }
 
     /// A table holding every built-in command.

@@ -17,8 +17,9 @@ extension ServerState {
     public func execute(_ ctx: CommandContext, _ arguments: [ByteBuffer]) -> ExecutionOutcome {
         guard !arguments.isEmpty else { return .done }
         let client = ctx.client
-        // One clock read per request: it is the command's time (expiry decisions) and its start for timing.
-        let startMicros = clock.nowMicros()
+        // The command's time (expiry decisions) and its start for timing. Within one read batch the previous
+        // command's end reading serves as the next one's start: one clock read per pipelined command.
+        let startMicros = batchClockMicros ?? clock.nowMicros()
         commandStartMicros = startMicros
         startTakenByExecute = true
         commandTimeMillis = startMicros / 1000
@@ -121,7 +122,9 @@ extension ServerState {
             ctx.error(e)
             countError(e)
         }
-        let micros = max(0, Int(clock.nowMicros() &- started))
+        let ended = clock.nowMicros()
+        noteClockReading(ended)
+        let micros = max(0, Int(ended &- started))
         if spec.flags.contains(.write), let refusal = engine.takeWriteFailure() {
             // The backend refused a write (e.g. the store is full): the command's reply becomes the error and
             // nothing of it is propagated.

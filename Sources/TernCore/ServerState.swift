@@ -65,6 +65,26 @@ public final class ServerState {
     var commandStartMicros: Int64 = 0
     /// True between `execute` reading the clock and `call` using that reading.
     var startTakenByExecute = false
+    /// The last clock reading of the read batch under way (nil: read the clock afresh).
+    var batchClockMicros: Int64?
+    private var inRequestBatch = false
+
+    /// A connection runs the requests of one read: each command's start may reuse the previous one's end
+    /// reading. Outside such a batch every command reads the clock itself.
+    public func beginRequestBatch() {
+        inRequestBatch = true
+        batchClockMicros = nil
+    }
+
+    public func endRequestBatch() {
+        inRequestBatch = false
+        batchClockMicros = nil
+    }
+
+    @inline(__always)
+    func noteClockReading(_ micros: Int64) {
+        if inRequestBatch { batchClockMicros = micros }
+    }
 
     /// CLIENT PAUSE: until when, and whether only writes are paused.
     public var pausedUntilMillis: Int64 = 0

@@ -89,6 +89,8 @@ final class ConnectionHandler: ChannelInboundHandler, ClientTransport {
     /// Parses and runs every complete request in the buffer.
     private func processQueryBuffer(_ context: ChannelHandlerContext) {
         guard held.isEmpty else { return }
+        server.beginRequestBatch()
+        defer { server.endRequestBatch() }
         while !closed, queryBuffer != nil, queryBuffer!.readableBytes > 0 {
             decoder.authenticated = client.authenticated
             let command: RESPCommand?

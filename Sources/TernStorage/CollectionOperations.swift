@@ -36,6 +36,34 @@ public struct ScoreBound: Sendable, Equatable {
     public static let positiveInfinity = ScoreBound(.infinity)
 }
 
+/// One end of a lexicographic range (ZRANGEBYLEX's `-`, `+`, `[a` inclusive, `(a` exclusive).
+public enum LexBound: Sendable, Equatable {
+    case negativeInfinity
+    case positiveInfinity
+    case inclusive(Bytes)
+    case exclusive(Bytes)
+
+    /// True when `member` is at or above this bound taken as a minimum.
+    public func admitsAsMin(_ member: Bytes) -> Bool {
+        switch self {
+        case .negativeInfinity: return true
+        case .positiveInfinity: return false
+        case .inclusive(let b): return !(member < b)
+        case .exclusive(let b): return b < member
+        }
+    }
+
+    /// True when `member` is at or below this bound taken as a maximum.
+    public func admitsAsMax(_ member: Bytes) -> Bool {
+        switch self {
+        case .negativeInfinity: return false
+        case .positiveInfinity: return true
+        case .inclusive(let b): return !(b < member)
+        case .exclusive(let b): return member < b
+        }
+    }
+}
+
 /// Element-level operations on collections. Every backend gets them through defaults built on
 /// `lookup`/`update`; a backend that stores one record per element overrides them so a single-element
 /// operation costs O(log n), not O(n).
@@ -76,6 +104,14 @@ public protocol CollectionStorage {
     /// Members with min <= score <= max (bounds may be exclusive), ascending; `reverse` walks from max.
     func zsetRangeByScore(_ key: Bytes, min: ScoreBound, max: ScoreBound, reverse: Bool, offset: Int, limit: Int?)
         -> [(member: Bytes, score: Double)]
+    /// Members between two lexicographic bounds, in (score, member) order (meaningful when all scores are
+    /// equal, as Redis documents); `reverse` walks from max. Offset and limit as for `zsetRangeByScore`.
+    func zsetRangeByLex(_ key: Bytes, min: LexBound, max: LexBound, reverse: Bool, offset: Int, limit: Int?)
+        -> [(member: Bytes, score: Double)]
+    /// How many members have min <= score <= max (ZCOUNT), without reading them.
+    func zsetCountByScore(_ key: Bytes, min: ScoreBound, max: ScoreBound) -> Int
+    /// How many members lie between two lexicographic bounds (ZLEXCOUNT), without reading them.
+    func zsetCountByLex(_ key: Bytes, min: LexBound, max: LexBound) -> Int
 }
 
 extension StorageDatabase {
@@ -240,44 +276,64 @@ extension StorageDatabase {
 
     public func zsetRange(_ key: Bytes, _ start: Int, _ stop: Int) -> [(member: Bytes, score: Double)] {
         guard case .zset(let z)? = lookup(key, touch: nil)?.value, start <= stop, start < z.count else { return [] }
-        return z.ordered[start...min(stop, z.count - 1)].map { ($0.member, $0.score) }
+        return z.entries(inRanks: start..<(min(stop, z.count - 1) + 1)).map { ($0.member, $0.score) }
     }
 
     public func zsetRangeByScore(_ key: Bytes, min: ScoreBound, max: ScoreBound, reverse: Bool, offset: Int,
                                  limit: Int?) -> [(member: Bytes, score: Double)] {
         guard case .zset(let z)? = lookup(key, touch: nil)?.value else { return [] }
-        func aboveMin(_ s: Double) -> Bool { min.exclusive ? s > min.value : s >= min.value }
-        func belowMax(_ s: Double) -> Bool { max.exclusive ? s < max.value : s <= max.value }
-        // First index with score inside the lower bound, by binary search on the ordered entries.
-        var lo = 0, hi = z.ordered.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if aboveMin(z.ordered[mid].score) { hi = mid } else { lo = mid + 1 }
-        }
-        var first = lo
-        lo = first; hi = z.ordered.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if belowMax(z.ordered[mid].score) { lo = mid + 1 } else { hi = mid }
-        }
-        let end = lo  // one past the last in range
-        guard first < end else { return [] }
+        let (first, end) = z.ranks(min: min, max: max)
+        return Self.zsetSlice(z, first, end, reverse: reverse, offset: offset, limit: limit)
+    }
+
+    public func zsetRangeByLex(_ key: Bytes, min: LexBound, max: LexBound, reverse: Bool, offset: Int,
+                               limit: Int?) -> [(member: Bytes, score: Double)] {
+        guard case .zset(let z)? = lookup(key, touch: nil)?.value else { return [] }
+        let (first, end) = z.ranks(min: min, max: max)
+        return Self.zsetSlice(z, first, end, reverse: reverse, offset: offset, limit: limit)
+    }
+
+    public func zsetCountByScore(_ key: Bytes, min: ScoreBound, max: ScoreBound) -> Int {
+        guard case .zset(let z)? = lookup(key, touch: nil)?.value else { return 0 }
+        let (first, end) = z.ranks(min: min, max: max)
+        return Swift.max(0, end - first)
+    }
+
+    public func zsetCountByLex(_ key: Bytes, min: LexBound, max: LexBound) -> Int {
+        guard case .zset(let z)? = lookup(key, touch: nil)?.value else { return 0 }
+        let (first, end) = z.ranks(min: min, max: max)
+        return Swift.max(0, end - first)
+    }
+
+    /// Ranks `first..<end`, skipping `offset` from the walking end and taking at most `limit`.
+    static func zsetSlice(_ z: SortedSetValue, _ first: Int, _ end: Int, reverse: Bool, offset: Int,
+                          limit: Int?) -> [(member: Bytes, score: Double)] {
+        guard first < end, offset >= 0, offset < end - first else { return [] }
+        let wanted = Swift.min(limit ?? Int.max, end - first - offset)
+        guard wanted > 0 else { return [] }
         var out: [(member: Bytes, score: Double)] = []
-        let wanted = limit ?? Int.max
-        if reverse {
-            var i = end - 1 - offset
-            while i >= first && out.count < wanted {
-                out.append((z.ordered[i].member, z.ordered[i].score))
-                i -= 1
-            }
-        } else {
-            first += offset
-            var i = first
-            while i < end && out.count < wanted {
-                out.append((z.ordered[i].member, z.ordered[i].score))
-                i += 1
-            }
+        out.reserveCapacity(wanted)
+        z.forEach(fromRank: reverse ? end - 1 - offset : first + offset, reverse: reverse) { e in
+            out.append((e.member, e.score))
+            return out.count < wanted
         }
         return out
+    }
+}
+
+extension SortedSetValue {
+    /// The ranks `first..<end` of the entries with scores inside the bounds.
+    public func ranks(min: ScoreBound, max: ScoreBound) -> (Int, Int) {
+        let first = partitionIndex { min.exclusive ? $0.score > min.value : $0.score >= min.value }
+        let end = partitionIndex { max.exclusive ? $0.score >= max.value : $0.score > max.value }
+        return (first, end)
+    }
+
+    /// The ranks `first..<end` of the members between two lexicographic bounds (a binary search, so the
+    /// answer is the documented one when all scores are equal).
+    public func ranks(min: LexBound, max: LexBound) -> (Int, Int) {
+        let first = partitionIndex { min.admitsAsMin($0.member) }
+        let end = partitionIndex { !max.admitsAsMax($0.member) }
+        return (first, end)
     }
 }

@@ -370,6 +370,20 @@ public struct StorageConformance {
         let excl = db.zsetRangeByScore("z", min: ScoreBound(-1, exclusive: true), max: ScoreBound(2), reverse: false,
                                        offset: 0, limit: nil)
         expect(excl.map(\.member) == ["b", "c"], "exclusive min")
+        expect(db.zsetCountByScore("z", min: ScoreBound(2), max: ScoreBound(5)) == 3, "zsetCountByScore")
+        expect(db.zsetCountByScore("z", min: ScoreBound(2, exclusive: true), max: .positiveInfinity) == 1,
+               "zsetCountByScore exclusive")
+        expect(db.zsetCountByScore("nope", min: .negativeInfinity, max: .positiveInfinity) == 0, "count of a missing key")
+        expect(db.zsetAdd("l", [("a", 0), ("b", 0), ("c", 0), ("d", 0)]) == 4, "zsetAdd equal scores")
+        let lex = db.zsetRangeByLex("l", min: .inclusive("b"), max: .exclusive("d"), reverse: false, offset: 0, limit: nil)
+        expect(lex.map(\.member) == ["b", "c"], "by lex [b,d) \(lex.map(\.member))")
+        let revLex = db.zsetRangeByLex("l", min: .negativeInfinity, max: .positiveInfinity, reverse: true, offset: 1,
+                                       limit: 2)
+        expect(revLex.map(\.member) == ["c", "b"], "reverse lex with offset/limit \(revLex.map(\.member))")
+        expect(db.zsetRangeByLex("l", min: .positiveInfinity, max: .negativeInfinity, reverse: false, offset: 0,
+                                 limit: nil).isEmpty, "empty lex range")
+        expect(db.zsetCountByLex("l", min: .exclusive("a"), max: .positiveInfinity) == 3, "zsetCountByLex")
+        expect(db.zsetCountByLex("nope", min: .negativeInfinity, max: .positiveInfinity) == 0, "lex count of a missing key")
         expect(db.zsetRemove("z", ["a", "b", "q"]) == 2, "zsetRemove")
         expect(db.zsetRange("z", 0, 10).map(\.score) == [-1, 2], "scores kept")
         expect(db.zsetRemove("z", ["c", "d"]) == 2 && db.lookup("z", touch: nil) == nil, "empty zset removed")
