@@ -139,6 +139,37 @@ final class NotificationTests: XCTestCase {
         ])
     }
 
+    func testSortedSetEvents() {
+        let (h, l) = listening("Ez")
+        _ = h.run("ZADD z 1 a 2 b 3 c")
+        _ = h.run("ZADD z 1 a")          // no change, no event
+        _ = h.run("ZADD z INCR 1 a")
+        _ = h.run("ZINCRBY z 0 a")       // score unchanged
+        _ = h.run("ZINCRBY z 2 a")
+        _ = h.run("ZREM z nope")
+        _ = h.run("ZREM z a")
+        _ = h.run("ZREMRANGEBYRANK z 0 0")
+        _ = h.run("ZREMRANGEBYSCORE z 100 200")
+        _ = h.run("ZPOPMAX z")
+        XCTAssertEqual(events(h, l), [
+            "__keyevent@0__:zadd z", "__keyevent@0__:zincr z", "__keyevent@0__:zincr z", "__keyevent@0__:zrem z",
+            "__keyevent@0__:zremrangebyrank z", "__keyevent@0__:zpopmax z",
+        ])
+        // Generic "del" when emptied, and the STORE forms.
+        _ = h.run(["CONFIG", "SET", "notify-keyspace-events", "Ezg"])
+        _ = h.run("ZADD z 1 a 2 b")
+        _ = h.run("ZUNIONSTORE d 1 z")
+        _ = h.run("ZINTERSTORE d 2 z nokey")
+        _ = h.run("ZDIFFSTORE d 1 z")
+        _ = h.run("ZRANGESTORE d z 0 0")
+        _ = h.run("ZPOPMIN z 5")
+        XCTAssertEqual(events(h, l), [
+            "__keyevent@0__:zadd z", "__keyevent@0__:zunionstore d", "__keyevent@0__:del d",
+            "__keyevent@0__:zdiffstore d", "__keyevent@0__:zrangestore d", "__keyevent@0__:zpopmin z",
+            "__keyevent@0__:del z",
+        ])
+    }
+
     func testExpiredEventsLazyAndActive() {
         let (h, l) = listening("Ex")
         _ = h.run("SET a v PX 100")
