@@ -9,6 +9,13 @@ public protocol ClientTransport: AnyObject {
     func close()
     /// Stops or resumes reading requests (CLIENT PAUSE).
     func setReadingEnabled(_ enabled: Bool)
+    /// Bytes handed to the connection but not yet written to the socket (output-buffer limits).
+    var pendingOutputBytes: Int { get }
+}
+
+extension ClientTransport {
+    /// Transports that never queue (test doubles) report nothing pending.
+    public var pendingOutputBytes: Int { 0 }
 }
 
 /// Client flags shown by CLIENT LIST (`flags=`).

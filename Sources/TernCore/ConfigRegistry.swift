@@ -41,6 +41,8 @@ public enum ConfigRewrite: Equatable {
     /// Replace the directive's first line with `line`; when the file doesn't hold the directive, append it
     /// only if `force` (the value differs from the default).
     case line(String, force: Bool)
+    /// Several lines, each handled as `.line` in turn (one per client class: client-output-buffer-limit).
+    case lines([String], force: [Bool])
 }
 
 /// One directive Tern knows: its names, type, default, whether CONFIG SET may change it, and how it is
@@ -134,6 +136,9 @@ public enum ConfigRegistry {
         enumeration("maxmemory-policy", memoryPolicies, mutable: true, \.maxMemoryPolicy),
         // Replication
         bool("replica-read-only", alias: "slave-read-only", mutable: true, \.replicaReadOnly),
+        // Clients and events
+        clientOutputBufferLimit(),
+        notifyKeyspaceEvents(),
     ]
 
     /// Directives only the config file takes (not CONFIG GET/SET): CONFIG REWRITE keeps their lines.
@@ -287,10 +292,16 @@ public enum ConfigRegistry {
         var rewritten: Set<String> = []
         for d in directives {
             rewritten.insert(d.name)
+            var rewrites: [(String, Bool)] = []
             switch d.rewrite(config) {
             case .remove:
                 continue
             case let .line(line, force):
+                rewrites = [(line, force)]
+            case let .lines(each, force):
+                rewrites = Array(zip(each, force))
+            }
+            for (line, force) in rewrites {
                 if var slots = optionLines[d.name], !slots.isEmpty {
                     lines[slots.removeFirst()] = line
                     optionLines[d.name] = slots
@@ -586,6 +597,76 @@ extension ConfigRegistry {
     static func maxmemory() -> ConfigDirective {
         integer("maxmemory", kind: .memory, min: 0, max: -1, unsigned: true, mutable: true, \.maxMemory,
                 store: { v in v < 0 ? Int.max : Int(v) })
+    }
+
+    /// `client-output-buffer-limit <class> <hard> <soft> <seconds> [...]`: classes normal, replica (or slave)
+    /// and pubsub; each line or CONFIG SET changes only the classes it names, all or nothing. CONFIG GET prints
+    /// every class in bytes; CONFIG REWRITE writes one line per class.
+    static func clientOutputBufferLimit() -> ConfigDirective {
+        ConfigDirective(
+            name: "client-output-buffer-limit", alias: nil, kind: .special, mutable: true, protected: false,
+            multiArg: true, minimum: 0, maximum: 0, unsigned: false,
+            getter: { c in
+                c.clientOutputBufferLimits.enumerated().map { i, l in
+                    "\(ClientOutputBufferLimit.classNames[i]) \(l.hardBytes) \(l.softBytes) \(l.softSeconds)"
+                }.joined(separator: " ")
+            },
+            setter: { c, a in
+                if a.count % 4 != 0 {
+                    throw ConfigValueError("Wrong number of arguments in buffer limit configuration.")
+                }
+                var limits = c.clientOutputBufferLimits
+                for j in stride(from: 0, to: a.count, by: 4) {
+                    let index: Int
+                    switch a[j].lowercased() {
+                    case "normal": index = ClientOutputBufferLimit.normal
+                    case "slave", "replica": index = ClientOutputBufferLimit.replica
+                    case "pubsub": index = ClientOutputBufferLimit.pubsub
+                    default: throw ConfigValueError("Invalid client class specified in buffer limit configuration.")
+                    }
+                    // strtoll: optional blanks and sign, digits; nothing may follow. No digits reads as 0.
+                    let seconds: Int? = a[j + 3].withCString { p in
+                        errno = 0
+                        var end: UnsafeMutablePointer<CChar>? = nil
+                        let v = strtoll(p, &end, 10)
+                        return end?.pointee == 0 ? Int(v) : nil
+                    }
+                    guard let hard = parseMemory(a[j + 1]), let soft = parseMemory(a[j + 2]),
+                          let seconds, seconds >= 0, seconds <= Int(Int32.max) else {
+                        throw ConfigValueError("Error in hard, soft or soft_seconds setting in buffer limit configuration.")
+                    }
+                    limits[index] = ClientOutputBufferLimit(hardBytes: hard, softBytes: soft, softSeconds: seconds)
+                }
+                c.clientOutputBufferLimits = limits
+            },
+            rewriter: { c, n in
+                var each: [String] = []
+                var force: [Bool] = []
+                for (i, l) in c.clientOutputBufferLimits.enumerated() {
+                    each.append("\(n) \(ClientOutputBufferLimit.classNames[i]) \(formatMemory(Int64(bitPattern: l.hardBytes))) \(formatMemory(Int64(bitPattern: l.softBytes))) \(l.softSeconds)")
+                    force.append(l != ClientOutputBufferLimit.defaults[i])
+                }
+                return .lines(each, force: force)
+            },
+            applier: nil)
+    }
+
+    /// `notify-keyspace-events`: class letters; CONFIG GET prints them in Redis's canonical order.
+    static func notifyKeyspaceEvents() -> ConfigDirective {
+        ConfigDirective(
+            name: "notify-keyspace-events", alias: nil, kind: .special, mutable: true, protected: false,
+            multiArg: false, minimum: 0, maximum: 0, unsigned: false,
+            getter: { $0.notifyKeyspaceEvents.description },
+            setter: { c, a in
+                guard let flags = KeyspaceEventFlags(parsing: a[0]) else {
+                    throw ConfigValueError(KeyspaceEventFlags.invalidMessage)
+                }
+                c.notifyKeyspaceEvents = flags
+            },
+            rewriter: { c, n in
+                .line("\(n) \(quoted(c.notifyKeyspaceEvents.description))", force: !c.notifyKeyspaceEvents.isEmpty)
+            },
+            applier: nil)
     }
 
     /// `daemonize`: Tern never forks into the background, so only "no" is accepted.

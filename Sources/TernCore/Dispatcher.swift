@@ -54,6 +54,11 @@ extension ServerState {
             reject(ctx, .readOnlyReplica, spec)
             return .done
         }
+        // RESP2 subscribed mode: only (un)subscribing, PING, QUIT and RESET (RESP3 has no such limit).
+        if client.flags.contains(.pubsub) && client.resp == .resp2 && !Self.subscribedModeCommands.contains(spec.fullName) {
+            reject(ctx, .err("Can't execute '\(spec.fullName)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"), spec)
+            return .done
+        }
         if client.flags.contains(.multi) && !Self.transactionControl.contains(spec.fullName) {
             if spec.flags.contains(.noMulti) {
                 reject(ctx, .err("Command not allowed inside a transaction"), spec)
@@ -66,6 +71,11 @@ extension ServerState {
         call(ctx, spec, arguments)
         return client.closing ? .close : .done
     }
+
+    /// What a RESP2 client in subscribed mode may still run.
+    static let subscribedModeCommands: Set<String> = [
+        "ping", "subscribe", "ssubscribe", "unsubscribe", "sunsubscribe", "psubscribe", "punsubscribe", "quit", "reset",
+    ]
 
     /// Commands that run at once inside MULTI rather than being queued.
     static let transactionControl: Set<String> = ["exec", "discard", "multi", "watch", "quit", "reset"]
@@ -89,6 +99,9 @@ extension ServerState {
             }
         }
         let client = ctx.client
+        let previousClient = currentClient
+        currentClient = client
+        defer { currentClient = previousClient }
         let dirtyBefore = dirty
         let db = client.db
         let outputMark = client.output.writerIndex

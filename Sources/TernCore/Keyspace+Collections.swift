@@ -9,10 +9,22 @@ extension Keyspace {
     public func collection(_ key: Bytes, _ kind: ValueKind, read: Bool = true) throws -> KeyMetadata? {
         let meta = metadata(key, touch: true)
         if read {
-            if meta == nil { server.stats.keyspaceMisses += 1 } else { server.stats.keyspaceHits += 1 }
+            if meta == nil {
+                server.stats.keyspaceMisses += 1
+                server.notifyKeyspaceEvent(.keyMiss, "keymiss", key, db: index)
+            } else {
+                server.stats.keyspaceHits += 1
+            }
         }
         if let meta, meta.kind != kind { throw CommandError.wrongType }
         return meta
+    }
+
+    /// Keyspace event "new" for a key an element write just created.
+    @inline(__always)
+    func created(_ key: Bytes) {
+        guard server.config.notifyKeyspaceEvents.contains(.new) else { return }
+        if database.metadata(key, touch: nil) != nil { server.notifyKeyspaceEvent(.new, "new", key, db: index) }
     }
 
     /// Runs an element write and records the change when `changed` says it changed something.
@@ -31,8 +43,10 @@ extension Keyspace {
     }
 
     public func hashSet(_ key: Bytes, _ pairs: [(Bytes, Bytes)]) throws -> Int {
-        _ = try collection(key, .hash, read: false)
-        return write(key, { $0.hashSet(key, pairs) }, changed: { _ in !pairs.isEmpty })
+        let existed = try collection(key, .hash, read: false) != nil
+        let result = write(key, { $0.hashSet(key, pairs) }, changed: { _ in !pairs.isEmpty })
+        if !existed { created(key) }
+        return result
     }
 
     public func hashDelete(_ key: Bytes, _ fields: [Bytes]) throws -> Int {
@@ -48,8 +62,10 @@ extension Keyspace {
     // MARK: sets
 
     public func setAdd(_ key: Bytes, _ members: [Bytes]) throws -> Int {
-        _ = try collection(key, .set, read: false)
-        return write(key, { $0.setAdd(key, members) }, changed: { $0 > 0 })
+        let existed = try collection(key, .set, read: false) != nil
+        let result = write(key, { $0.setAdd(key, members) }, changed: { $0 > 0 })
+        if !existed { created(key) }
+        return result
     }
 
     public func setRemove(_ key: Bytes, _ members: [Bytes]) throws -> Int {
@@ -70,8 +86,10 @@ extension Keyspace {
     // MARK: lists
 
     public func listPush(_ key: Bytes, _ values: [Bytes], at end: ListEnd) throws -> Int {
-        _ = try collection(key, .list, read: false)
-        return write(key, { $0.listPush(key, values, at: end) }, changed: { _ in !values.isEmpty })
+        let existed = try collection(key, .list, read: false) != nil
+        let result = write(key, { $0.listPush(key, values, at: end) }, changed: { _ in !values.isEmpty })
+        if !existed { created(key) }
+        return result
     }
 
     public func listPop(_ key: Bytes, count: Int, from end: ListEnd) throws -> [Bytes] {
@@ -109,8 +127,10 @@ extension Keyspace {
     }
 
     public func zsetAdd(_ key: Bytes, _ pairs: [(Bytes, Double)]) throws -> Int {
-        _ = try collection(key, .zset, read: false)
-        return write(key, { $0.zsetAdd(key, pairs) }, changed: { _ in !pairs.isEmpty })
+        let existed = try collection(key, .zset, read: false) != nil
+        let result = write(key, { $0.zsetAdd(key, pairs) }, changed: { _ in !pairs.isEmpty })
+        if !existed { created(key) }
+        return result
     }
 
     public func zsetRemove(_ key: Bytes, _ members: [Bytes]) throws -> Int {

@@ -23,7 +23,12 @@ public struct Keyspace {
     /// A lookup on behalf of a reading command: counts a hit or a miss, touches access time.
     public func lookupRead(_ key: Bytes) -> KeyRecord? {
         let record = lookup(key, touch: true)
-        if record == nil { server.stats.keyspaceMisses += 1 } else { server.stats.keyspaceHits += 1 }
+        if record == nil {
+            server.stats.keyspaceMisses += 1
+            server.notifyKeyspaceEvent(.keyMiss, "keymiss", key, db: index)
+        } else {
+            server.stats.keyspaceHits += 1
+        }
         return record
     }
 
@@ -57,6 +62,7 @@ public struct Keyspace {
         // As Redis 7.0's propagateExpire (propagateNow): the DEL leaves at once as a unit of its own,
         // ahead of the command that found the key expired.
         server.propagateNow(Effect(db: index, arguments: [ByteBuffer(string: "DEL"), ByteBuffer(bytes: key.array)]))
+        server.notifyKeyspaceEvent(.expired, "expired", key, db: index)
         server.keyModified(db: index, key: key)
         return true
     }
@@ -95,6 +101,10 @@ public struct Keyspace {
         if case .some(.some(let when)) = previous, when < now, !server.isReplica {
             server.stats.expiredKeys += 1
             server.propagateNow(Effect(db: index, arguments: [ByteBuffer(string: "DEL"), ByteBuffer(bytes: key.array)]))
+            server.notifyKeyspaceEvent(.expired, "expired", key, db: index)
+            server.notifyKeyspaceEvent(.new, "new", key, db: index)
+        } else if previous == nil {
+            server.notifyKeyspaceEvent(.new, "new", key, db: index)
         }
         modified(key)
     }
@@ -105,7 +115,20 @@ public struct Keyspace {
         if let meta = metadata(key, touch: true), let kind = kind, meta.kind != kind {
             throw CommandError.wrongType
         }
-        let result = try database.update(key, body)
+        let result: R
+        if server.config.notifyKeyspaceEvents.contains(.new) {
+            // Keyspace event "new" when the body creates the key.
+            var created = false
+            result = try database.update(key) { (value: inout StoredValue?) -> R in
+                let absent = value == nil
+                let r = try body(&value)
+                created = absent && value != nil
+                return r
+            }
+            if created { server.notifyKeyspaceEvent(.new, "new", key, db: index) }
+        } else {
+            result = try database.update(key, body)
+        }
         modified(key)
         return result
     }
@@ -131,9 +154,10 @@ public struct Keyspace {
     /// Removes every key of this database.
     public func removeAll() -> Int {
         let n = database.keyCount
+        // Observers run while the keys are still there (WATCH dirties only watchers of keys that existed).
+        server.databaseFlushed(index)
         database.removeAll()
         server.dirty += n
-        server.databaseFlushed(index)
         return n
     }
 
@@ -155,7 +179,8 @@ extension ServerState {
         for observer in keyObservers { observer(db, key) }
     }
 
-    /// A whole database was emptied or swapped.
+    /// A whole database is about to be emptied (called while it still holds its keys), or is being swapped
+    /// (called before and after the swap).
     public func databaseFlushed(_ db: Int) {
         for observer in flushObservers { observer(db) }
     }

@@ -45,6 +45,10 @@ public final class ServerConfig {
     public var maxMemory: Int = 0
     public var maxMemoryPolicy: String = "noeviction"
 
+    // Clients: `client-output-buffer-limit` per class (normal, replica, pubsub), `notify-keyspace-events`.
+    public var clientOutputBufferLimits: [ClientOutputBufferLimit] = ClientOutputBufferLimit.defaults
+    public var notifyKeyspaceEvents: KeyspaceEventFlags = []
+
     // Replication-facing (read by the core's call path)
     public var replicaReadOnly: Bool = true
 

@@ -104,6 +104,14 @@ public final class ServerState {
     public var keyObservers: [(Int, Bytes) -> Void] = []
     public var flushObservers: [(Int) -> Void] = []
 
+    /// Pub/sub registry (PubSub.swift) and WATCH table (TransactionCommands.swift), created on first use;
+    /// each registers its own clean-up hooks.
+    public lazy var pubsub = PubSub(server: self)
+    lazy var watches = WatchTable(server: self)
+    /// The client whose command is running (nil outside commands, e.g. active expiry): pub/sub messages
+    /// for it go to its reply stream, in order with its replies.
+    public internal(set) var currentClient: Client?
+
     // The execution unit under way.
     var pendingEffects: [Effect] = []
     var unitDepth = 0

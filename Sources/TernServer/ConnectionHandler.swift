@@ -222,6 +222,13 @@ final class ConnectionHandler: ChannelInboundHandler, ClientTransport {
         closeNow(context)
     }
 
+    /// Output handed to NIO but not yet written to the socket (client-output-buffer-limit): NIO's own count
+    /// of the channel's pending writes, which is what a write-promise tally would compute, at no per-write cost.
+    var pendingOutputBytes: Int {
+        guard !closed, let context = channelContext else { return 0 }
+        return (try? context.channel.syncOptions?.getOption(ChannelOptions.bufferedWritableBytes)) ?? 0
+    }
+
     func setReadingEnabled(_ enabled: Bool) {
         guard let context = channelContext, !closed else { return }
         context.channel.setOption(ChannelOptions.autoRead, value: enabled).whenComplete { _ in }

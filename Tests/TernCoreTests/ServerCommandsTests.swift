@@ -93,7 +93,8 @@ final class ServerCommandsTests: XCTestCase {
         h.engine.database(1).store(Bytes("a"), .string(Bytes("1")), expiry: .clear)
         XCTAssertEqual(h.run("SWAPDB 0 1"), ok)
         XCTAssertEqual(h.engine.database(0).keyCount, 1)
-        XCTAssertEqual(flushed, [0, 1])
+        // Observers run before and after the swap (WATCH checks both sides).
+        XCTAssertEqual(flushed, [0, 1, 0, 1])
         XCTAssertEqual(h.effects, ["SWAPDB 0 1"])
         XCTAssertEqual(h.run("SWAPDB x 1"), err("ERR invalid first DB index"))
         XCTAssertEqual(h.run("SWAPDB 0 y"), err("ERR invalid second DB index"))

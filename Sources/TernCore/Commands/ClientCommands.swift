@@ -172,7 +172,8 @@ enum ClientCommands {
         s += " idle=\(max(0, (now - client.lastInteractionMillis) / 1000))"
         s += " flags=\(client.flagString)"
         s += " db=\(client.db)"
-        s += " sub=0 psub=0 ssub=0"
+        let subs = ctx.server.pubsub.counts(for: client)
+        s += " sub=\(subs.channels) psub=\(subs.patterns) ssub=\(subs.shardChannels)"
         s += " multi=\(multi)"
         s += " qbuf=\(client.queryBufferBytes) qbuf-free=0"
         s += " argv-mem=\(argvMem)"

@@ -87,6 +87,7 @@ enum HashCommands {
         pairs.reserveCapacity((ctx.argc - 2) / 2)
         for i in stride(from: 2, to: ctx.argc, by: 2) { pairs.append((ctx.bytes(i), ctx.bytes(i + 1))) }
         let created = try ctx.keyspace.hashSet(ctx.bytes(1), pairs)
+        ctx.notify(.hash, "hset", ctx.bytes(1))
         if replyOK { ctx.ok() } else { ctx.integer(created) }
     }
 
@@ -97,12 +98,19 @@ enum HashCommands {
             return ctx.integer(0)
         }
         _ = try keyspace.hashSet(key, [(field, ctx.bytes(3))])
+        ctx.notify(.hash, "hset", key)
         ctx.integer(1)
     }
 
     static func hdel(_ ctx: CommandContext) throws {
         let fields = (2..<ctx.argc).map { ctx.bytes($0) }
-        ctx.integer(try ctx.keyspace.hashDelete(ctx.bytes(1), fields))
+        let key = ctx.bytes(1)
+        let deleted = try ctx.keyspace.hashDelete(key, fields)
+        if deleted > 0 {
+            ctx.notify(.hash, "hdel", key)
+            ctx.notifyIfEmptied(key)
+        }
+        ctx.integer(deleted)
     }
 
     static func hincrby(_ ctx: CommandContext) throws {
@@ -119,6 +127,7 @@ enum HashCommands {
         let (sum, overflow) = value.addingReportingOverflow(increment)
         if overflow { throw CommandError.overflow }
         _ = try keyspace.hashSet(key, [(field, Bytes(String(sum)))])
+        ctx.notify(.hash, "hincrby", key)
         ctx.integer(Int(sum))
     }
 
@@ -136,6 +145,7 @@ enum HashCommands {
         if value.isNaN || value.isInfinite { throw CommandError.err("increment would produce NaN or Infinity") }
         let text = RedisNumber.formatLongDoubleHuman(value)
         _ = try keyspace.hashSet(key, [(field, Bytes(text))])
+        ctx.notify(.hash, "hincrbyfloat", key)
         ctx.bulk(text)
         // Always replicated as HSET key field <result>, so float formatting can't make replicas diverge.
         if ctx.wantsEffects {

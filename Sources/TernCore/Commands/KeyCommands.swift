@@ -143,7 +143,12 @@ enum KeyCommands {
     static func del(_ ctx: CommandContext) throws -> Bool {
         let keyspace = ctx.keyspace
         var deleted = 0
-        for i in 1..<ctx.argc where keyspace.delete(ctx.bytes(i)) { deleted += 1 }
+        for i in 1..<ctx.argc {
+            let key = ctx.bytes(i)
+            guard keyspace.delete(key) else { continue }
+            ctx.notify(.generic, "del", key)
+            deleted += 1
+        }
         ctx.integer(deleted)
         return deleted > 0
     }
@@ -249,9 +254,11 @@ enum KeyCommands {
         if when <= ctx.server.commandTimeMillis && !ctx.server.isReplica {
             // A time already past deletes the key, propagated as DEL (lazyfree-lazy-expire no).
             keyspace.delete(key)
+            ctx.notify(.generic, "del", key)
             ctx.propagate([ByteBuffer(string: "DEL"), keyBuffer])
         } else {
             keyspace.setExpiry(key, when)
+            ctx.notify(.generic, "expire", key)
             ctx.propagate([ByteBuffer(string: "PEXPIREAT"), keyBuffer, ByteBuffer(string: String(when))])
         }
         ctx.integer(1)
@@ -288,6 +295,7 @@ enum KeyCommands {
             return false
         }
         keyspace.setExpiry(key, nil)
+        ctx.notify(.generic, "persist", key)
         ctx.integer(1)
         return true
     }
@@ -438,6 +446,8 @@ enum KeyCommands {
         keyspace.store(destination, record.value, expiry: expiryUpdate(record))
         keyspace.delete(source)
         touchAccess(keyspace, destination)
+        ctx.notify(.generic, "rename_from", source)
+        ctx.notify(.generic, "rename_to", destination)
         nx ? ctx.integer(1) : ctx.ok()
         return true
     }
@@ -476,6 +486,7 @@ enum KeyCommands {
         }
         target.store(destination, record.value, expiry: expiryUpdate(record))
         touchAccess(target, destination)
+        ctx.notify(.generic, "copy_to", destination, db: targetDB)
         ctx.integer(1)
         return true
     }
@@ -498,6 +509,8 @@ enum KeyCommands {
         target.store(key, record.value, expiry: expiryUpdate(record))
         touchAccess(target, key)
         keyspace.delete(key)
+        ctx.notify(.generic, "move_from", key)
+        ctx.notify(.generic, "move_to", key, db: targetDB)
         ctx.integer(1)
         return true
     }

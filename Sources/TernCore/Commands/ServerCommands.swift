@@ -166,6 +166,10 @@ enum ServerCommands {
             throw CommandError.invalidDBIndex
         }
         if a != b {
+            // Flush observers see both databases' keys before and after (WATCH: a watched key present on
+            // either side of the swap is touched).
+            server.databaseFlushed(a)
+            server.databaseFlushed(b)
             server.engine.swapDatabases(a, b)
             server.databaseFlushed(a)
             server.databaseFlushed(b)

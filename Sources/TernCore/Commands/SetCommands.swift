@@ -96,12 +96,20 @@ enum SetCommands {
 
     static func sadd(_ ctx: CommandContext) throws {
         let members = (2..<ctx.argc).map { ctx.bytes($0) }
-        ctx.integer(try ctx.keyspace.setAdd(ctx.bytes(1), members))
+        let added = try ctx.keyspace.setAdd(ctx.bytes(1), members)
+        if added > 0 { ctx.notify(.set, "sadd", ctx.bytes(1)) }
+        ctx.integer(added)
     }
 
     static func srem(_ ctx: CommandContext) throws {
         let members = (2..<ctx.argc).map { ctx.bytes($0) }
-        ctx.integer(try ctx.keyspace.setRemove(ctx.bytes(1), members))
+        let key = ctx.bytes(1)
+        let removed = try ctx.keyspace.setRemove(key, members)
+        if removed > 0 {
+            ctx.notify(.set, "srem", key)
+            ctx.notifyIfEmptied(key)
+        }
+        ctx.integer(removed)
     }
 
     static func sismember(_ ctx: CommandContext) throws {
@@ -171,6 +179,8 @@ enum SetCommands {
             guard try keyspace.collection(key, .set, read: false) != nil else { return ctx.null() }
             guard let member = keyspace.database.setMembers(key).randomElement() else { return ctx.null() }
             _ = try keyspace.setRemove(key, [member])
+            ctx.notify(.set, "spop", key)
+            ctx.notifyIfEmptied(key)
             ctx.bulk(member)
             // Replicated as the SREM of what was popped.
             propagateSrem(ctx, [member])
@@ -190,6 +200,8 @@ enum SetCommands {
             ctx.setHeader(ordered.count)
             for m in ordered { ctx.bulk(m) }
             keyspace.delete(key)
+            ctx.notify(.set, "spop", key)
+            ctx.notify(.generic, "del", key)
             if ctx.wantsEffects {
                 ctx.propagate([ByteBuffer(string: "DEL"), ctx.arguments[1]])
             } else {
@@ -199,6 +211,7 @@ enum SetCommands {
         }
         let popped = CollectionSupport.sample(members, count)
         _ = try keyspace.setRemove(key, popped)
+        ctx.notify(.set, "spop", key)
         ctx.setHeader(popped.count)
         for m in popped { ctx.bulk(m) }
         propagateSrem(ctx, popped)
@@ -224,7 +237,9 @@ enum SetCommands {
             return ctx.integer(keyspace.database.setContains(source, member) ? 1 : 0)
         }
         guard try keyspace.setRemove(source, [member]) == 1 else { return ctx.integer(0) }
-        _ = try keyspace.setAdd(destination, [member])
+        ctx.notify(.set, "srem", source)
+        ctx.notifyIfEmptied(source)
+        if try keyspace.setAdd(destination, [member]) > 0 { ctx.notify(.set, "sadd", destination) }
         ctx.integer(1)
     }
 
@@ -263,7 +278,7 @@ enum SetCommands {
         }
         if empty {
             if let destination {
-                keyspace.delete(destination)
+                if keyspace.delete(destination) { ctx.notify(.generic, "del", destination) }
                 ctx.integer(0)
             } else if cardinalityOnly {
                 ctx.integer(0)
@@ -288,7 +303,7 @@ enum SetCommands {
             }
         }
         if cardinalityOnly { return ctx.integer(cardinality) }
-        if let destination { return store(ctx, destination, result) }
+        if let destination { return store(ctx, destination, result, event: "sinterstore") }
         let ordered = CollectionSupport.replyOrder(result)
         ctx.setHeader(ordered.count)
         for m in ordered { ctx.bulk(m) }
@@ -311,20 +326,23 @@ enum SetCommands {
                 result.insert(member)
             }
         }
-        if let destination { return store(ctx, destination, Array(result)) }
+        if let destination {
+            return store(ctx, destination, Array(result), event: diff ? "sdiffstore" : "sunionstore")
+        }
         let ordered = CollectionSupport.replyOrder(Array(result))
         ctx.setHeader(ordered.count)
         for m in ordered { ctx.bulk(m) }
     }
 
     /// The *STORE ending: the result replaces the destination (its TTL too); an empty result deletes it.
-    static func store(_ ctx: CommandContext, _ destination: Bytes, _ members: [Bytes]) {
+    static func store(_ ctx: CommandContext, _ destination: Bytes, _ members: [Bytes], event: StaticString) {
         let keyspace = ctx.keyspace
         if members.isEmpty {
-            keyspace.delete(destination)
+            if keyspace.delete(destination) { ctx.notify(.generic, "del", destination) }
             ctx.integer(0)
         } else {
             keyspace.store(destination, .set(Set(members)), expiry: .clear)
+            ctx.notify(.set, event, destination)
             ctx.integer(members.count)
         }
     }

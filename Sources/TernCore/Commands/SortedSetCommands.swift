@@ -361,7 +361,10 @@ enum SortedSetCommands {
                     writes.append((member, compact ? score + 0.0 : score))
                 }
             }
-            if !writes.isEmpty { _ = try keyspace.zsetAdd(key, writes) }
+            if !writes.isEmpty {
+                _ = try keyspace.zsetAdd(key, writes)
+                ctx.notify(.zset, incr ? "zincr" : "zadd", key)
+            }
         }
         if incr {
             if processed > 0 { ctx.double(lastScore) } else { ctx.null() }
@@ -374,7 +377,13 @@ enum SortedSetCommands {
 
     static func zrem(_ ctx: CommandContext) throws {
         let members = (2..<ctx.argc).map { ctx.bytes($0) }
-        ctx.integer(try ctx.keyspace.zsetRemove(ctx.bytes(1), members))
+        let key = ctx.bytes(1)
+        let removed = try ctx.keyspace.zsetRemove(key, members)
+        if removed > 0 {
+            ctx.notify(.zset, "zrem", key)
+            ctx.notifyIfEmptied(key)
+        }
+        ctx.integer(removed)
     }
 
     static func zcard(_ ctx: CommandContext) throws {
@@ -524,10 +533,16 @@ enum SortedSetCommands {
             }
         }
         if z.isEmpty {
-            ctx.keyspace.delete(destination)
+            if ctx.keyspace.delete(destination) { ctx.notify(.generic, "del", destination) }
             ctx.integer(0)
         } else {
             ctx.keyspace.store(destination, .zset(z), expiry: .clear)
+            switch ctx.spec.name {
+            case "zunionstore": ctx.notify(.zset, "zunionstore", destination)
+            case "zinterstore": ctx.notify(.zset, "zinterstore", destination)
+            case "zdiffstore": ctx.notify(.zset, "zdiffstore", destination)
+            default: ctx.notify(.zset, "zrangestore", destination)
+            }
             ctx.integer(z.count)
         }
     }
@@ -568,7 +583,16 @@ enum SortedSetCommands {
             doomed = keyspace.database.zsetRangeByLex(key, min: lexBounds.0, max: lexBounds.1, reverse: false,
                                                       offset: 0, limit: nil)
         }
-        ctx.integer(doomed.isEmpty ? 0 : try keyspace.zsetRemove(key, doomed.map(\.member)))
+        let removed = doomed.isEmpty ? 0 : try keyspace.zsetRemove(key, doomed.map(\.member))
+        if removed > 0 {
+            switch type {
+            case .rank, .auto: ctx.notify(.zset, "zremrangebyrank", key)
+            case .score: ctx.notify(.zset, "zremrangebyscore", key)
+            case .lex: ctx.notify(.zset, "zremrangebylex", key)
+            }
+            ctx.notifyIfEmptied(key)
+        }
+        ctx.integer(removed)
     }
 
     // MARK: ZPOPMIN ZPOPMAX ZMPOP
@@ -613,6 +637,8 @@ enum SortedSetCommands {
             entries = keyspace.database.zsetRange(key, 0, n - 1)
         }
         _ = try keyspace.zsetRemove(key, entries.map(\.member))
+        ctx.notify(.zset, max ? "zpopmax" : "zpopmin", key)
+        ctx.notifyIfEmptied(key)
 
         switch (nested, emitKey) {
         case (false, false):

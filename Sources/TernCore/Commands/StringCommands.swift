@@ -250,6 +250,8 @@ enum StringCommands {
             expiry = flags.contains(.keepTTL) ? .keep : .clear
         }
         keyspace.store(key, .string(ctx.bytes(valueIndex)), expiry: expiry)
+        ctx.notify(.string, "set", key)
+        if milliseconds != nil { ctx.notify(.generic, "expire", key) }
 
         if let milliseconds {
             // Propagated as SET key value PXAT <absolute ms>, whatever the form of the expiry.
@@ -279,6 +281,7 @@ enum StringCommands {
         let key = key(ctx)
         try replyGet(ctx, key)
         ctx.keyspace.store(key, .string(ctx.bytes(2)), expiry: .clear)
+        ctx.notify(.string, "set", key)
         // Propagated as SET.
         if ctx.wantsEffects {
             ctx.propagate([ByteBuffer(string: "SET"), ctx.arguments[1], ctx.arguments[2]])
@@ -291,6 +294,7 @@ enum StringCommands {
         let key = key(ctx)
         try replyGet(ctx, key)
         if ctx.keyspace.delete(key) {
+            ctx.notify(.generic, "del", key)
             if ctx.wantsEffects {
                 ctx.propagate([ByteBuffer(string: "DEL"), ctx.arguments[1]])
             } else {
@@ -319,13 +323,16 @@ enum StringCommands {
         if let ms = milliseconds, !flags.isDisjoint(with: [.exat, .pxat]), ms <= ctx.server.commandTimeMillis,
            !ctx.server.isReplica {
             keyspace.delete(key)
+            ctx.notify(.generic, "del", key)
             propagate(ctx, ["DEL"], ctx.arguments[1])
         } else if let ms = milliseconds {
             keyspace.setExpiry(key, ms)
+            ctx.notify(.generic, "expire", key)
             propagate(ctx, ["PEXPIREAT"], ctx.arguments[1], ByteBuffer(string: String(ms)))
         } else if flags.contains(.persist) {
             if record.expireAt != nil {
                 keyspace.setExpiry(key, nil)
+                ctx.notify(.generic, "persist", key)
                 propagate(ctx, ["PERSIST"], ctx.arguments[1])
             }
         }
@@ -360,6 +367,7 @@ enum StringCommands {
         }
         for j in stride(from: 1, to: ctx.argc, by: 2) {
             keyspace.store(ctx.bytes(j), .string(ctx.bytes(j + 1)), expiry: .clear)
+            ctx.notify(.string, "set", ctx.bytes(j))
         }
         if nx { ctx.integer(1) } else { ctx.ok() }
     }
@@ -381,6 +389,7 @@ enum StringCommands {
         }
         let value = old + increment
         keyspace.store(key, .string(Bytes(String(value))), expiry: .keep)
+        ctx.notify(.string, "incrby", key)
         ctx.integer(Int(value))
     }
 
@@ -400,6 +409,7 @@ enum StringCommands {
         }
         let text = RedisNumber.formatLongDoubleHuman(value)
         keyspace.store(key, .string(Bytes(text)), expiry: .keep)
+        ctx.notify(.string, "incrbyfloat", key)
         ctx.bulk(text)
         // Always propagated as SET key <result> KEEPTTL, so float formatting can't make replicas diverge.
         if ctx.wantsEffects {
@@ -418,6 +428,7 @@ enum StringCommands {
         let suffix = ctx.arguments[2]
         guard let record = keyspace.lookupWrite(key) else {
             keyspace.store(key, .string(ctx.bytes(2)), expiry: .clear)
+            ctx.notify(.string, "append", key)
             ctx.integer(suffix.readableBytes)
             return
         }
@@ -431,6 +442,7 @@ enum StringCommands {
             value = .string(current)
             return n
         }
+        ctx.notify(.string, "append", key)
         ctx.integer(total)
     }
 
@@ -464,6 +476,7 @@ enum StringCommands {
                 }
             }
             keyspace.store(key, .string(Bytes(bytes)), expiry: .clear)
+            ctx.notify(.string, "setrange", key)
             return ctx.integer(end)
         }
         let length = try keyspace.update(key, kind: .string) { value -> Int in
@@ -481,6 +494,7 @@ enum StringCommands {
             value = .string(current)
             return n
         }
+        ctx.notify(.string, "setrange", key)
         ctx.integer(length)
     }
 
