@@ -7,8 +7,11 @@ public protocol ClientTransport: AnyObject {
     func send(_ buffer: ByteBuffer)
     /// Closes the connection once what was queued has been written.
     func close()
-    /// Stops or resumes reading requests (CLIENT PAUSE).
+    /// Stops or resumes processing requests (CLIENT PAUSE; a blocked client being served or timed out):
+    /// resuming sends what the client's output holds and runs its pending input.
     func setReadingEnabled(_ enabled: Bool)
+    /// Runs `body` on the command thread after `afterMillis` (blocking command timeouts).
+    func scheduleTimer(afterMillis: Int64, _ body: @escaping () -> Void)
     /// Bytes handed to the connection but not yet written to the socket (output-buffer limits).
     var pendingOutputBytes: Int { get }
 }
@@ -16,6 +19,8 @@ public protocol ClientTransport: AnyObject {
 extension ClientTransport {
     /// Transports that never queue (test doubles) report nothing pending.
     public var pendingOutputBytes: Int { 0 }
+    /// Without timers (test doubles), the cron's `expireBlockedClients` ends waits.
+    public func scheduleTimer(afterMillis: Int64, _ body: @escaping () -> Void) {}
 }
 
 /// Client flags shown by CLIENT LIST (`flags=`).

@@ -69,6 +69,7 @@ extension ServerState {
             return .done
         }
         call(ctx, spec, arguments)
+        serveBlockedClients()
         return client.closing ? .close : .done
     }
 
@@ -85,6 +86,9 @@ extension ServerState {
     public func call(_ ctx: CommandContext, _ spec: CommandSpec, _ arguments: [ByteBuffer]) {
         // A command run from inside another (EXEC) must give the outer one its context back.
         let nested = unitDepth > 0
+        let outerNested = inNestedCall
+        inNestedCall = nested
+        defer { inNestedCall = outerNested }
         let savedArguments = nested ? ctx.arguments : []
         let savedSpec = nested ? ctx.spec : nil
         let savedPrevented = ctx.verbatimPrevented

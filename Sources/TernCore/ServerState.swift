@@ -132,6 +132,9 @@ public final class ServerState {
         for _ in 0..<40 { id.append(String(Int.random(in: 0..<16), radix: 16)) }
         self.runID = id
         self.commandTimeMillis = clock.nowMillis()
+        let registry = blocking
+        keyObservers.append { db, key in registry.keyTouched(db: db, key: key) }
+        clientRemovalHooks.append { client in _ = registry.remove(client.id) }
     }
 
     // MARK: clients
@@ -166,6 +169,11 @@ public final class ServerState {
     public var connectedClientCount: Int {
         clients.values.reduce(0) { $0 + ($1.flags.contains(.replica) ? 0 : 1) }
     }
+
+    /// Clients parked in blocking commands.
+    public let blocking = BlockingRegistry()
+    /// True while a command runs inside another (EXEC): blocking commands don't block there.
+    public internal(set) var inNestedCall = false
 
     /// Clients holding commands back because of CLIENT PAUSE.
     public var pausedClients: [Client] = []

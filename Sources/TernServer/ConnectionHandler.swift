@@ -88,7 +88,7 @@ final class ConnectionHandler: ChannelInboundHandler, ClientTransport {
 
     /// Parses and runs every complete request in the buffer.
     private func processQueryBuffer(_ context: ChannelHandlerContext) {
-        guard held.isEmpty else { return }
+        guard held.isEmpty, !client.flags.contains(.blocked) else { return }
         server.beginRequestBatch()
         defer { server.endRequestBatch() }
         while !closed, queryBuffer != nil, queryBuffer!.readableBytes > 0 {
@@ -143,6 +143,8 @@ final class ConnectionHandler: ChannelInboundHandler, ClientTransport {
             if skipThis || client.replyMode == .off || client.replyMode == .skipNext {
                 client.output.moveWriterIndex(to: mark)
             }
+            // Parked in a blocking command: the rest of its input waits until it is served or times out.
+            if client.flags.contains(.blocked) { return false }
             if outcome == .close || client.closing {
                 flushReplies(context)
                 closeNow(context)
@@ -229,10 +231,21 @@ final class ConnectionHandler: ChannelInboundHandler, ClientTransport {
         return (try? context.channel.syncOptions?.getOption(ChannelOptions.bufferedWritableBytes)) ?? 0
     }
 
+    func scheduleTimer(afterMillis: Int64, _ body: @escaping () -> Void) {
+        guard let context = channelContext else { return }
+        context.eventLoop.scheduleTask(in: .milliseconds(afterMillis)) { body() }
+    }
+
     func setReadingEnabled(_ enabled: Bool) {
         guard let context = channelContext, !closed else { return }
         context.channel.setOption(ChannelOptions.autoRead, value: enabled).whenComplete { _ in }
         guard enabled else { return }
+        // Resume after the current command (we may be called from inside another client's command).
+        context.eventLoop.execute { [self] in resume() }
+    }
+
+    private func resume() {
+        guard let context = channelContext, !closed else { return }
         // Replay what the pause held, then whatever arrived behind it.
         while let arguments = held.popFirst() {
             if !run(arguments, context) { flushReplies(context); return }

@@ -177,6 +177,7 @@ public final class TernServerApp: Service, @unchecked Sendable {
         let now = state.clock.nowMillis()
         openBatchIfNeeded()
         state.activeExpireCycle()
+        state.expireBlockedClients()
         state.engine.maintenance()
         state.trackInstantaneousMetrics()
         if state.pausedUntilMillis != 0 && state.pausedUntilMillis <= now {

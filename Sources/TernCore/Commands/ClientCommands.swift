@@ -42,6 +42,22 @@ enum ClientCommands {
                                         "[USER username]", "[ADDR ip:port]", "[LADDR ip:port]", "[SKIPME yes/no]",
                                         "[MAXAGE maxage]"],
                             handler: kill),
+                CommandSpec("unblock", arity: -3, flags: admin, group: "connection",
+                            summary: "Unblock a client blocked in a blocking command from a different connection",
+                            since: "5.0.0", complexity: "O(log N) where N is the number of client connections",
+                            acl: ["connection"], arguments: ["client-id", "[TIMEOUT|ERROR]"]) { ctx in
+                    let id = try ctx.int(2)
+                    var withError = false
+                    if ctx.argc == 4 {
+                        if ctx.argument(3, is: "ERROR") { withError = true }
+                        else if !ctx.argument(3, is: "TIMEOUT") {
+                            throw CommandError.err("CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+                        }
+                    } else if ctx.argc > 4 {
+                        throw CommandError.syntax
+                    }
+                    ctx.integer(id >= 0 && ctx.server.unblockClient(UInt64(id), withError: withError) ? 1 : 0)
+                },
                 CommandSpec("pause", arity: -3, flags: admin, group: "connection",
                             summary: "Stop processing commands from clients for some time", since: "2.9.50",
                             acl: ["connection"], arguments: ["timeout", "[WRITE|ALL]"], handler: pause),
