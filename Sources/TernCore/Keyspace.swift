@@ -13,7 +13,7 @@ public struct Keyspace {
     public init(server: ServerState, index: Int) {
         self.server = server
         self.index = index
-        self.database = server.engine.database(index)
+        self.database = server.database(index)
     }
 
     @inline(__always) var now: Int64 { server.commandTimeMillis }
@@ -182,8 +182,14 @@ extension ServerState {
     /// A whole database is about to be emptied (called while it still holds its keys), or is being swapped
     /// (called before and after the swap).
     public func databaseFlushed(_ db: Int) {
+        // SWAPDB may have exchanged the database objects: look them up afresh.
+        databaseCache[db] = engine.database(db)
         for observer in flushObservers { observer(db) }
     }
+
+    /// The storage database at `index`, without asking the engine on every command.
+    @inline(__always)
+    public func database(_ index: Int) -> any StorageDatabase { databaseCache[index] }
 
     public func keyspace(_ index: Int) -> Keyspace { Keyspace(server: self, index: index) }
 }

@@ -132,6 +132,7 @@ public final class ServerState {
         for _ in 0..<40 { id.append(String(Int.random(in: 0..<16), radix: 16)) }
         self.runID = id
         self.commandTimeMillis = clock.nowMillis()
+        databaseCache = (0..<engine.databaseCount).map { engine.database($0) }
         let registry = blocking
         keyObservers.append { db, key in registry.keyTouched(db: db, key: key) }
         clientRemovalHooks.append { client in _ = registry.remove(client.id) }
@@ -169,6 +170,9 @@ public final class ServerState {
     public var connectedClientCount: Int {
         clients.values.reduce(0) { $0 + ($1.flags.contains(.replica) ? 0 : 1) }
     }
+
+    /// `engine.database(i)` for each index, refreshed when SWAPDB/FLUSH report a database changed.
+    var databaseCache: [any StorageDatabase] = []
 
     /// Clients parked in blocking commands.
     public let blocking = BlockingRegistry()

@@ -36,7 +36,7 @@ public final class LMDBDatabase: StorageDatabase {
             Header.decode(v, at: off, withInline: withInline)
         }
         var ref = KeyRef(tableKey: key, name: name, long: long, header: header)
-        if ref.header != nil, let access = engine.touches[key] {
+        if ref.header != nil, !engine.touches.isEmpty, let access = engine.touches[Bytes(key)] {
             ref.header!.lastAccess = access.0
             ref.header!.frequency = access.1
         }
@@ -78,7 +78,7 @@ public final class LMDBDatabase: StorageDatabase {
         try engine.wtxn.delete(tables.keys, ref.tableKey)
         try updateExpiryIndex(ref, from: h.expireAt, to: nil)
         try engine.adjustCounters(phys, keys: -1)
-        engine.touches.removeValue(forKey: ref.tableKey)
+        engine.touches.removeValue(forKey: Bytes(ref.tableKey))
     }
 
     /// Writes a collection's header after an element operation: removes the key when it became empty.
@@ -165,11 +165,13 @@ public final class LMDBDatabase: StorageDatabase {
     }
 
     func recordAccess(_ ref: KeyRef, _ h: Header, _ now: UInt32) -> Header {
+        // One-second resolution, as Redis's LRU clock: repeated reads within a second record nothing.
+        if h.lastAccess == now { return h }
         var h = h
         h.lastAccess = now
         h.frequency = Self.incrementFrequency(h.frequency)
         if engine.touches.count >= LMDBEngine.maxTouches { engine.touches.removeAll() }
-        engine.touches[ref.tableKey] = (h.lastAccess, h.frequency)
+        engine.touches[Bytes(ref.tableKey)] = (h.lastAccess, h.frequency)
         return h
     }
 
@@ -178,7 +180,11 @@ public final class LMDBDatabase: StorageDatabase {
         if counter == 255 { return 255 }
         let base = Double(max(Int(counter) - 5, 0))
         let p = 1.0 / (base * 10 + 1)
-        return Double.random(in: 0..<1) < p ? counter + 1 : counter
+        // A cheap xorshift draw: the system generator costs a syscall per read.
+        engine_rng ^= engine_rng << 13
+        engine_rng ^= engine_rng >> 7
+        engine_rng ^= engine_rng << 17
+        return Double(engine_rng >> 11) * 0x1p-53 < p ? counter + 1 : counter
     }
 
     @discardableResult
@@ -708,3 +714,6 @@ public final class LMDBDatabase: StorageDatabase {
         }
     }
 }
+
+/// State of the access-frequency sampling draw (command thread only).
+nonisolated(unsafe) private var engine_rng: UInt64 = 0x9E3779B97F4A7C15

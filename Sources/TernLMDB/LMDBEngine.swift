@@ -83,7 +83,7 @@ public final class LMDBEngine: StorageEngine {
     /// Access metadata (lastAccess, frequency) recorded by lookups, keyed by the `keys` table key: kept in
     /// memory so reads never write, applied to later reads and flushed into the records when a write
     /// transaction commits.
-    var touches: [[UInt8]: (UInt32, UInt8)] = [:]
+    var touches: [Bytes: (UInt32, UInt8)] = [:]
     static let maxTouches = 100_000
     static let touchesPerCommit = 1_000
 
@@ -479,12 +479,13 @@ public final class LMDBEngine: StorageEngine {
         guard let txn = writeTxn else { return }
         // Flush some recorded access times into the records (not part of the redo log: they stay in
         // `touches` until a commit succeeds).
-        var flushed: [[UInt8]] = []
+        var flushed: [Bytes] = []
         if !touches.isEmpty {
             let t = Txn(ptr: txn)
             let live = Set(mapping)
-            for (key, access) in touches.prefix(Self.touchesPerCommit) {
-                flushed.append(key)
+            for (tableKey, access) in touches.prefix(Self.touchesPerCommit) {
+                flushed.append(tableKey)
+                let key = tableKey.array
                 guard live.contains(Enc.u32(key, 0)), var value = try t.get(tables.keys, key) else { continue }
                 let long = Enc.isLong(encodedLength: key.count - 4)
                 let offset = long ? 4 + Int(Enc.u32(value, 0)) : 0
