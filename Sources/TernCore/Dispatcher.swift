@@ -59,6 +59,14 @@ extension ServerState {
             reject(ctx, .err("Can't execute '\(spec.fullName)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"), spec)
             return .done
         }
+        if config.maxMemory > 0 && !client.flags.contains(.master) {
+            // Evict by policy before every command; refuse commands that may grow memory if still above.
+            let withinLimit = freeMemoryIfNeeded()
+            if !withinLimit && spec.flags.contains(.denyoom) {
+                reject(ctx, Self.oomError, spec)
+                return .done
+            }
+        }
         if client.flags.contains(.multi) && !Self.transactionControl.contains(spec.fullName) {
             if spec.flags.contains(.noMulti) {
                 reject(ctx, .err("Command not allowed inside a transaction"), spec)
