@@ -93,12 +93,12 @@ public struct Keyspace {
 
     /// Stores a value (SET and friends).
     public func store(_ key: Bytes, _ value: StoredValue, expiry: ExpiryUpdate) {
-        // KEEPTTL must not inherit the TTL of a key that is already logically expired.
-        if case .keep = expiry { _ = metadata(key, touch: false) }
         let previous = database.store(key, value, expiry: expiry)
         // Overwriting a logically expired key: account for its expiry as a lookup would have
         // (stat, DEL propagated before this command's own effect), without a second trie operation.
         if case .some(.some(let when)) = previous, when < now, !server.isReplica {
+            // KEEPTTL must not inherit the TTL of the key that expired.
+            if case .keep = expiry { database.setExpiry(key, nil) }
             server.stats.expiredKeys += 1
             server.propagateNow(Effect(db: index, arguments: [ByteBuffer(string: "DEL"), ByteBuffer(bytes: key.array)]))
             server.notifyKeyspaceEvent(.expired, "expired", key, db: index)

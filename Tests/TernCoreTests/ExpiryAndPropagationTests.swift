@@ -68,4 +68,16 @@ final class ExpiryAndPropagationTests: XCTestCase {
         XCTAssertEqual(h.effects, ["MULTI", "SET a 1", "SET b 2", "EXEC"])
         XCTAssertEqual(h.propagation.units.count, 1)
     }
+
+    func testKeepTTLOverAnExpiredKeyDoesNotInheritItsTTL() {
+        let h = Harness()
+        h.run("SET k v PX 10")
+        h.clock.advance(millis: 11)
+        h.propagation.reset()
+        XCTAssertEqual(h.run("SET k v2 KEEPTTL"), ok)
+        XCTAssertEqual(h.run("TTL k"), .integer(-1))
+        XCTAssertEqual(h.run("GET k"), bulk("v2"))
+        XCTAssertEqual(h.propagation.units.map { $0.map(\.description) }, [["[0] DEL k"], ["[0] SET k v2 KEEPTTL"]])
+        XCTAssertEqual(h.server.stats.expiredKeys, 1)
+    }
 }
