@@ -53,12 +53,24 @@ public struct RESPCommandDecoder: NIOSingleStepByteToMessageDecoder {
     }
 
     public mutating func decode(buffer: inout ByteBuffer) throws -> RESPCommand? {
+        var arguments: [ByteBuffer] = []
+        guard let inline = try decode(buffer: &buffer, into: &arguments) else { return nil }
+        return RESPCommand(arguments: arguments, isInline: inline)
+    }
+
+    /// Decodes the next request into `arguments` (replacing its contents, reusing its storage: the server's
+    /// hot path allocates no array per request). Returns nil when the request is incomplete, else whether it
+    /// was an inline request.
+    public mutating func decode(buffer: inout ByteBuffer, into arguments: inout [ByteBuffer]) throws -> Bool? {
         if buffer.readableBytes < neededBytes || buffer.readableBytes == 0 { return nil }
         neededBytes = 0
+        arguments.removeAll(keepingCapacity: true)
         if buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) == UInt8(ascii: "*") {
-            return try decodeMultibulk(&buffer)
+            return try decodeMultibulk(&buffer, &arguments) ? false : nil
         }
-        return try decodeInline(&buffer)
+        guard let command = try decodeInline(&buffer) else { return nil }
+        arguments = command.arguments
+        return true
     }
 
     public mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> RESPCommand? {
@@ -67,12 +79,12 @@ public struct RESPCommandDecoder: NIOSingleStepByteToMessageDecoder {
 
     // MARK: multibulk
 
-    private mutating func decodeMultibulk(_ buffer: inout ByteBuffer) throws -> RESPCommand? {
+    private mutating func decodeMultibulk(_ buffer: inout ByteBuffer, _ arguments: inout [ByteBuffer]) throws -> Bool {
         let start = buffer.readerIndex
         let end = buffer.writerIndex
         guard let (countValue, afterCount) = try readHeaderNumber(buffer, from: start + 1, end: end,
                                                                     tooBig: "too big mbulk count string") else {
-            return nil
+            return false
         }
         guard let count = countValue, count <= Int(Int32.max) else {
             throw RESPProtocolError("Protocol error: invalid multibulk length")
@@ -85,21 +97,21 @@ public struct RESPCommandDecoder: NIOSingleStepByteToMessageDecoder {
         }
         if count <= 0 {
             buffer.moveReaderIndex(to: afterCount)
-            return RESPCommand(arguments: [])
+            return true
         }
         var index = afterCount
-        var arguments: [ByteBuffer] = []
         // Never reserve from an unchecked count: at most what the bytes present could hold.
-        arguments.reserveCapacity(min(count, 1 + (end - index) / 4))
+        if arguments.capacity < count { arguments.reserveCapacity(min(count, 1 + (end - index) / 4)) }
         for _ in 0..<count {
-            guard index < end else { neededBytes = index - start + 1; return nil }
+            guard index < end else { neededBytes = index - start + 1; arguments.removeAll(keepingCapacity: true); return false }
             let marker = buffer.getInteger(at: index, as: UInt8.self)!
             if marker != UInt8(ascii: "$") {
                 throw RESPProtocolError("Protocol error: expected '$', got '\(Character(Unicode.Scalar(marker)))'")
             }
             guard let (lengthValue, afterLength) = try readHeaderNumber(buffer, from: index + 1, end: end,
                                                                           tooBig: "too big bulk count string") else {
-                return nil
+                arguments.removeAll(keepingCapacity: true)
+                return false
             }
             guard let length = lengthValue, length >= 0, length <= limits.maxBulkLength else {
                 throw RESPProtocolError("Protocol error: invalid bulk length")
@@ -110,13 +122,14 @@ public struct RESPCommandDecoder: NIOSingleStepByteToMessageDecoder {
             let next = afterLength + length + 2
             if next > end {
                 neededBytes = next - start
-                return nil
+                arguments.removeAll(keepingCapacity: true)
+                return false
             }
             arguments.append(buffer.getSlice(at: afterLength, length: length)!)
             index = next
         }
         buffer.moveReaderIndex(to: index)
-        return RESPCommand(arguments: arguments)
+        return true
     }
 
     /// Reads the number after a `*` or `$` up to CRLF. Returns nil when the line is incomplete;

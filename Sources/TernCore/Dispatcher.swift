@@ -108,6 +108,9 @@ extension ServerState {
                 ctx.arguments = savedArguments
                 ctx.spec = savedSpec
                 ctx.verbatimPrevented = savedPrevented
+            } else {
+                // Let go of the request's argument array so the connection can reuse its storage.
+                ctx.arguments = []
             }
         }
         let client = ctx.client

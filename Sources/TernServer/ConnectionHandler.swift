@@ -18,6 +18,8 @@ final class ConnectionHandler: ChannelInboundHandler, ClientTransport {
     private var channelContext: ChannelHandlerContext?
     /// Requests held back by CLIENT PAUSE, in arrival order.
     private var held: Deque<[ByteBuffer]> = []
+    /// The request being run: reused from one request to the next (no array allocated per request).
+    private var arguments: [ByteBuffer] = []
     private var closed = false
     /// Replies are waiting for the open batch to be committed (durable backends).
     private var awaitingCommit = false
@@ -93,9 +95,9 @@ final class ConnectionHandler: ChannelInboundHandler, ClientTransport {
         defer { server.endRequestBatch() }
         while !closed, queryBuffer != nil, queryBuffer!.readableBytes > 0 {
             decoder.authenticated = client.authenticated
-            let command: RESPCommand?
+            let decoded: Bool?
             do {
-                command = try decoder.decode(buffer: &queryBuffer!)
+                decoded = try decoder.decode(buffer: &queryBuffer!, into: &arguments)
             } catch let error as RESPProtocolError {
                 protocolError(context, error.message)
                 return
@@ -103,8 +105,8 @@ final class ConnectionHandler: ChannelInboundHandler, ClientTransport {
                 protocolError(context, "Protocol error: \(error)")
                 return
             }
-            guard let command else { break }
-            if !run(command.arguments, context) { break }
+            guard decoded != nil else { break }
+            if !run(arguments, context) { break }
         }
         guard !closed else { return }
         if let buffer = queryBuffer {
