@@ -313,7 +313,8 @@ enum ListCommands {
             let moreArgs = ctx.argc - 1 - j
             if ctx.argument(j, is: "RANK") && moreArgs > 0 {
                 j += 1
-                rank = try CollectionSupport.rangeLong(ctx, j)
+                // getLongFromObjectOrReply in 7.0.15: LONG_MIN is accepted (see below).
+                rank = try ctx.int(j)
                 if rank == 0 {
                     throw CommandError.err("RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list")
                 }
@@ -331,7 +332,10 @@ enum ListCommands {
             j += 1
         }
         let fromTail = rank < 0
-        let skip = rank.magnitude  // matches to reach before reporting
+        // Redis negates a negative rank; LONG_MIN stays LONG_MIN, so every match qualifies and COUNT's
+        // `matches-rank+1 >= count` test overflows and never stops the scan: reproduce both.
+        let skip: UInt = rank == Int.min ? 1 : rank.magnitude  // matches to reach before reporting
+        let countLimited = rank != Int.min
         let key = ctx.bytes(1)
         guard let meta = try ctx.keyspace.collection(key, .list) else {
             return count != -1 ? ctx.arrayHeader(0) : ctx.null()
@@ -344,7 +348,7 @@ enum ListCommands {
             guard matches >= skip else { return true }
             found.append(index)
             if count == -1 { return false }
-            return count == 0 || found.count < count
+            return count == 0 || !countLimited || found.count < count
         }
         if count != -1 {
             ctx.arrayHeader(found.count)
