@@ -3,7 +3,7 @@ public enum BuiltinCommands {
     public static func all() -> [CommandSpec] {
         ConnectionCommands.specs + ClientCommands.specs + StringCommands.specs + KeyCommands.specs
             + ServerCommands.specs + CommandCommand.specs + ConfigCommands.specs + TransactionCommands.specs
-            + HashCommands.specs + SetCommands.specs + SortedSetCommands.specs
+            + HashCommands.specs + SetCommands.specs + SortedSetCommands.specs + ListCommands.specs
             + PubSubCommands.specs + SortCommand.specs + BlockingCommands.specs
     }
 

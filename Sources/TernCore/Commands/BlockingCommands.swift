@@ -65,17 +65,13 @@ enum BlockingCommands {
         return nil
     }
 
-    static func word(_ end: ListEnd) -> String { end == .head ? "LEFT" : "RIGHT" }
-
-    /// Pops `count` from the first non-empty list among `keys`, with events; nil when all are empty.
-    static func popFirstList(_ ctx: CommandContext, _ keys: [Bytes], end: ListEnd, count: Int) throws
+    /// Pops `count` from the first non-empty list among `keys` (events and effects by ListCommands.popFromList);
+    /// nil when all are empty.
+    static func popFirstList(_ ctx: CommandContext, _ keys: [Bytes], end: ListEnd, count: Int, withCount: Bool) throws
         -> (key: Bytes, values: [Bytes])? {
-        let keyspace = ctx.keyspace
         for key in keys {
-            guard try keyspace.collection(key, .list, read: false) != nil else { continue }
-            let values = try keyspace.listPop(key, count: count, from: end)
-            ctx.notify(.list, end == .head ? "lpop" : "rpop", key)
-            ctx.notifyIfEmptied(key)
+            guard try ctx.keyspace.collection(key, .list, read: false) != nil else { continue }
+            let values = try ListCommands.popFromList(ctx, key: key, end: end, count: count, propagateCount: withCount)
             return (key, values)
         }
         return nil
@@ -85,11 +81,11 @@ enum BlockingCommands {
     static func pop(_ ctx: CommandContext, end: ListEnd) throws {
         let timeout = try ctx.blockingTimeout(ctx.argc - 1)
         let keys = (1..<(ctx.argc - 1)).map { ctx.bytes($0) }
-        if let (key, values) = try popFirstList(ctx, keys, end: end, count: 1), let value = values.first {
+        if let (key, values) = try popFirstList(ctx, keys, end: end, count: 1, withCount: false),
+           let value = values.first {
             ctx.arrayHeader(2)
             ctx.bulk(key)
             ctx.bulk(value)
-            ctx.propagate([ByteBuffer(string: end == .head ? "LPOP" : "RPOP"), ByteBuffer(bytes: key.array)])
             return
         }
         guard ctx.mayBlock else { return ctx.nullArray() }
@@ -100,21 +96,8 @@ enum BlockingCommands {
     static func move(_ ctx: CommandContext, from: ListEnd, to: ListEnd, timeoutIndex: Int, legacy: Bool) throws {
         let timeout = try ctx.blockingTimeout(timeoutIndex)
         let source = ctx.bytes(1)
-        let destination = ctx.bytes(2)
-        let keyspace = ctx.keyspace
-        if try keyspace.collection(source, .list, read: false) != nil {
-            if let kind = keyspace.kind(of: destination), kind != .list { throw CommandError.wrongType }
-            guard let value = try keyspace.listPop(source, count: 1, from: from).first else { return ctx.null() }
-            ctx.notify(.list, from == .head ? "lpop" : "rpop", source)
-            _ = try keyspace.listPush(destination, [value], at: to)
-            ctx.notify(.list, to == .head ? "lpush" : "rpush", destination)
-            ctx.notifyIfEmptied(source)
-            ctx.bulk(value)
-            var effect = [ByteBuffer(string: legacy ? "RPOPLPUSH" : "LMOVE"), ByteBuffer(bytes: source.array),
-                          ByteBuffer(bytes: destination.array)]
-            if !legacy { effect += [ByteBuffer(string: word(from)), ByteBuffer(string: word(to))] }
-            ctx.propagate(effect)
-            return
+        if let value = try ListCommands.move(ctx, source: source, destination: ctx.bytes(2), from: from, to: to) {
+            return ctx.bulk(value)
         }
         // Redis answers a blocking move inside MULTI with a null bulk (and a timed-out one with a null array).
         guard ctx.mayBlock else { return ctx.null() }
@@ -154,13 +137,11 @@ enum BlockingCommands {
         let timeout = try ctx.blockingTimeout(1)
         let (keys, left, count) = try multiKeyArguments(ctx, numkeysIndex: 2, wheres: ("LEFT", "RIGHT"))
         let end: ListEnd = left ? .head : .tail
-        if let (key, values) = try popFirstList(ctx, keys, end: end, count: count) {
+        if let (key, values) = try popFirstList(ctx, keys, end: end, count: count, withCount: true) {
             ctx.arrayHeader(2)
             ctx.bulk(key)
             ctx.arrayHeader(values.count)
             for v in values { ctx.bulk(v) }
-            ctx.propagate([ByteBuffer(string: left ? "LPOP" : "RPOP"), ByteBuffer(bytes: key.array),
-                           ByteBuffer(string: String(values.count))])
             return
         }
         guard ctx.mayBlock else { return ctx.nullArray() }
