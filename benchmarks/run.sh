@@ -6,7 +6,7 @@
 #   N_P1=50000 N_P16=200000 benchmarks/run.sh
 #
 # Environment: N_P1 (requests per test at -P 1, default 200000), N_P16 (at -P 16, default 1000000),
-# CLIENTS (default 50), TESTS (redis-benchmark -t list, default set,get,incr), PIPELINES (default "1 16"),
+# CLIENTS (default 50), TESTS (redis-benchmark -t list, plus "zrange", default set,get,incr), PIPELINES (default "1 16"),
 # BENCH_ARGS (extra redis-benchmark arguments, e.g. "-r 100000"), RESULTS_FILE (default
 # benchmarks/results/<date>-<LABEL>.md), SKIP_BUILD=1 (use the existing release binary),
 # TERN_EXTRA (extra tern-server directives, e.g. "--backend lmdb --lmdb-sync always"; an LMDB environment
@@ -104,9 +104,15 @@ cpu_ticks() {
 # run_one <port> <pid> <test> <pipeline> <requests> -> "rps cpu_us_per_request"
 run_one() {
     local port=$1 pid=$2 test=$3 pipeline=$4 n=$5 before after csv rps
+    local what=(-t "$test")
+    if [ "$test" = zrange ]; then
+        # Not a redis-benchmark -t test: a 100-member sorted set, then ZRANGE of its first 10 with scores.
+        redis-benchmark -h 127.0.0.1 -p "$port" -n 100 -r 100 -c 1 ZADD bench:z __rand_int__ m:__rand_int__ >/dev/null 2>&1
+        what=(ZRANGE bench:z 0 9 WITHSCORES)
+    fi
     before=$(cpu_ticks "$pid")
     # shellcheck disable=SC2086
-    csv=$(redis-benchmark -h 127.0.0.1 -p "$port" -t "$test" -c "$CLIENTS" -n "$n" -P "$pipeline" --csv $BENCH_ARGS \
+    csv=$(redis-benchmark -h 127.0.0.1 -p "$port" -c "$CLIENTS" -n "$n" -P "$pipeline" --csv $BENCH_ARGS "${what[@]}" \
         2>>"$OUT/benchmark.stderr" </dev/null)
     after=$(cpu_ticks "$pid")
     # --csv: a header line, then "TEST","rps","avg_latency_ms",...

@@ -94,7 +94,7 @@ public final class CommandContext {
     public func mapHeader(_ n: Int) { client.output.writeRESPMapHeader(n, client.resp) }
     public func setHeader(_ n: Int) { client.output.writeRESPSetHeader(n, client.resp) }
     public func bool(_ b: Bool) { client.output.writeRESPBool(b, client.resp) }
-    public func double(_ d: Double) { client.output.writeRESPDouble(formatted: RedisNumber.formatDouble(d), client.resp) }
+    public func double(_ d: Double) { RedisNumber.writeDouble(d, into: &client.output, client.resp) }
     public func verbatim(_ text: String) { client.output.writeRESPVerbatim(text, client.resp) }
     public func bulkArray(_ items: [String]) {
         arrayHeader(items.count)

@@ -1,4 +1,5 @@
 import NIOCore
+import RESP
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -85,9 +86,60 @@ public enum RedisNumber {
     }
 
     static func cFormat(_ format: String, _ d: Double) -> String {
-        var buffer = [CChar](repeating: 0, count: 512)
-        let n = withVaList([d]) { vsnprintf(&buffer, buffer.count, format, $0) }
-        return String(decoding: buffer[0..<Int(max(0, min(n, 511)))].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        withFormatted(format, d) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Runs `body` over the bytes `format` renders `d` to, formatted in a stack buffer (no heap strings).
+    @inline(__always)
+    static func withFormatted<R>(_ format: StaticString, _ d: Double, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 512) { buffer in
+            let n = withVaList([d]) {
+                vsnprintf(buffer.baseAddress!, 512, UnsafeRawPointer(format.utf8Start).assumingMemoryBound(to: CChar.self), $0)
+            }
+            return body(UnsafeRawBufferPointer(start: buffer.baseAddress!, count: Int(max(0, min(n, 511)))))
+        }
+    }
+
+    @inline(__always)
+    static func withFormatted<R>(_ format: String, _ d: Double, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 512) { buffer in
+            let n = withVaList([d]) { vsnprintf(buffer.baseAddress!, 512, format, $0) }
+            return body(UnsafeRawBufferPointer(start: buffer.baseAddress!, count: Int(max(0, min(n, 511)))))
+        }
+    }
+
+    /// Writes `d` as `addReplyDouble` does (RESP3 double, RESP2 bulk), formatted with "%.17g" straight into
+    /// the output. Integral values below 2^53 print as their integer digits, which is what %.17g gives them.
+    public static func writeDouble(_ d: Double, into out: inout ByteBuffer, _ version: RESPVersion) {
+        if d.isInfinite || d.isNaN {
+            out.writeRESPDouble(formatted: formatDouble(d), version)
+            return
+        }
+        if d == d.rounded(), abs(d) < 9_007_199_254_740_992, !(d == 0 && d.sign == .minus) {
+            var digits = ByteBuffer()
+            digits.writeDecimal(Int(d))
+            if version == .resp3 {
+                out.writeInteger(UInt8(ascii: ","))
+                out.writeImmutableBuffer(digits)
+                out.writeStaticString("\r\n")
+            } else {
+                out.writeRESPBulk(digits)
+            }
+            return
+        }
+        withFormatted("%.17g" as StaticString, d) { bytes in
+            if version == .resp3 {
+                out.writeInteger(UInt8(ascii: ","))
+                out.writeBytes(bytes)
+                out.writeStaticString("\r\n")
+            } else {
+                out.writeInteger(UInt8(ascii: "$"))
+                out.writeDecimal(bytes.count)
+                out.writeStaticString("\r\n")
+                out.writeBytes(bytes)
+                out.writeStaticString("\r\n")
+            }
+        }
     }
 
     #if arch(x86_64) || arch(i386)
