@@ -116,15 +116,19 @@ public enum RedisNumber {
             return
         }
         if d == d.rounded(), abs(d) < 9_007_199_254_740_992, !(d == 0 && d.sign == .minus) {
-            var digits = ByteBuffer()
-            digits.writeDecimal(Int(d))
+            let value = Int(d)
             if version == .resp3 {
                 out.writeInteger(UInt8(ascii: ","))
-                out.writeImmutableBuffer(digits)
-                out.writeStaticString("\r\n")
             } else {
-                out.writeRESPBulk(digits)
+                var length = value < 0 ? 2 : 1
+                var rest = value.magnitude
+                while rest >= 10 { rest /= 10; length += 1 }
+                out.writeInteger(UInt8(ascii: "$"))
+                out.writeDecimal(length)
+                out.writeStaticString("\r\n")
             }
+            out.writeDecimal(value)
+            out.writeStaticString("\r\n")
             return
         }
         withFormatted("%.17g" as StaticString, d) { bytes in
