@@ -140,6 +140,8 @@ extension ServerState {
     func expireBlockedClient(_ id: UInt64) {
         guard let b = blocking.blocked[id], let deadline = b.deadline, deadline <= clock.nowMillis() else { return }
         _ = blocking.remove(id)
+        b.spec.stat.calls += 1
+        stats.totalCommandsProcessed += 1
         b.client.output.writeRESPNullArray(b.client.resp)
         b.client.transport?.setReadingEnabled(true)
     }
@@ -156,8 +158,13 @@ extension ServerState {
     /// CLIENT UNBLOCK: ends a client's wait with the null reply, or with an error.
     public func unblockClient(_ id: UInt64, withError: Bool) -> Bool {
         guard let b = blocking.remove(id) else { return false }
+        b.spec.stat.calls += 1
+        stats.totalCommandsProcessed += 1
         if withError {
-            b.client.output.writeRESPError("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+            b.spec.stat.failedCalls += 1
+            let error = CommandError("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+            countError(error)
+            b.client.output.writeRESPError(error.message)
         } else {
             b.client.output.writeRESPNullArray(b.client.resp)
         }

@@ -158,6 +158,8 @@ extension ServerState {
         }
         endUnit()
 
+        // A command that parked the client is counted when it is served, times out or is unblocked.
+        if client.flags.contains(.blocked) { return }
         stats.totalCommandsProcessed += 1
         spec.stat.calls += 1
         spec.stat.microseconds += micros

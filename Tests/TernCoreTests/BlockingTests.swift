@@ -142,4 +142,21 @@ final class BlockingTests: XCTestCase {
         h.run("RPUSH q x")
         XCTAssertEqual(h.engine.database(0).keyCount, 1, "a disconnected waiter takes nothing")
     }
+
+    func testBlockedCommandsAreCountedOnceWhenTheyFinish() {
+        let h = harness()
+        let a = h.connect()
+        let spec = h.server.commands.lookup("blpop")!
+        XCTAssertNil(h.run("BLPOP q 0", as: a))
+        XCTAssertEqual(spec.stat.calls, 0, "not counted while parked")
+        h.run("RPUSH q x")
+        XCTAssertEqual(pending(h, a), .array([bulk("q"), bulk("x")]))
+        XCTAssertEqual(spec.stat.calls, 1, "counted once, when served")
+        XCTAssertNil(h.run("BLPOP q 0", as: a))
+        XCTAssertEqual(h.run(["CLIENT", "UNBLOCK", String(h.client(a).id), "ERROR"]), .integer(1))
+        XCTAssertEqual(spec.stat.calls, 2)
+        XCTAssertEqual(spec.stat.failedCalls, 1, "an UNBLOCK ... ERROR is a failed call")
+        XCTAssertEqual(h.run("BZMPOP x 1 k MIN COUNT -5"), err("ERR count should be greater than 0"),
+                       "BZMPOP checks its other arguments before the timeout")
+    }
 }

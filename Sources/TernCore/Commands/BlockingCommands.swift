@@ -170,8 +170,9 @@ enum BlockingCommands {
 
     /// BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]
     static func bzmpop(_ ctx: CommandContext) throws {
-        let timeout = try ctx.blockingTimeout(1)
+        // Redis 7.0 checks numkeys, MIN|MAX and COUNT before the timeout here (BLMPOP: the timeout first).
         let (keys, min, count) = try multiKeyArguments(ctx, numkeysIndex: 2, wheres: ("MIN", "MAX"))
+        let timeout = try ctx.blockingTimeout(1)
         if let key = try firstSortedSet(ctx, keys) {
             let popped = try SortedSetCommands.pop(ctx, keys: [key], max: !min, count: count, emitKey: true,
                                                    nested: true, nilWhenEmpty: true)
