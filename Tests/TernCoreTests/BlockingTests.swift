@@ -16,11 +16,7 @@ final class BlockingTests: XCTestCase {
         return value ?? nil
     }
 
-    private func harness() -> Harness {
-        let h = Harness()
-        KeyTestFixtures.install(h)  // RPUSH until the list commands exist
-        return h
-    }
+    private func harness() -> Harness { Harness() }
 
     func testPopsAtOnceWhenDataIsThere() {
         let h = harness()

@@ -6,9 +6,7 @@ import XCTest
 
 final class KeyCommandsTests: XCTestCase {
     private func harness(_ configure: (ServerConfig) -> Void = { _ in }) -> Harness {
-        let h = Harness(configure: configure)
-        KeyTestFixtures.install(h)
-        return h
+        Harness(configure: configure)
     }
 
     private func int(_ i: Int64) -> RESPValue { .integer(i) }
