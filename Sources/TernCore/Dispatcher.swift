@@ -67,6 +67,11 @@ extension ServerState {
                 return .done
             }
         }
+        if spec.flags.contains(.denyoom), let refusal = engine.growthRefusal() {
+            let text = String(describing: refusal)
+            reject(ctx, CommandError(text.hasPrefix("ERR ") ? text : "ERR " + text), spec)
+            return .done
+        }
         if client.flags.contains(.multi) && !Self.transactionControl.contains(spec.fullName) {
             if spec.flags.contains(.noMulti) {
                 reject(ctx, .err("Command not allowed inside a transaction"), spec)

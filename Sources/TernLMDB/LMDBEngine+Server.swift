@@ -1,3 +1,4 @@
+import CLMDB
 import TernStorage
 #if canImport(Glibc)
 import Glibc
@@ -12,6 +13,17 @@ extension LMDBEngine {
     public func takeWriteFailure() -> Error? { takeLMDBWriteFailure() }
 
     public var hasUncommittedWrites: Bool { writeTxn != nil }
+
+    /// With `lmdb-max-size` set and the map at its limit, commands that may grow the store are refused once
+    /// the file is 80% used: the rest stays for deletions and for the commit's own pages, so a full store
+    /// refuses writes with an error reply instead of failing commits.
+    public func growthRefusal() -> Error? {
+        guard maxSize > 0, mapSize >= maxSize else { return nil }
+        var envInfo = MDB_envinfo()
+        mdb_env_info(env, &envInfo)
+        let used = (envInfo.me_last_pgno + 1) * pageSize
+        return used * 5 > maxSize * 4 ? LMDBError.full(maxSize: maxSize) : nil
+    }
 
     /// From the server cron (10 times a second by default): lazy cleanup of deleted big keys in bounded steps,
     /// and in `everysec` mode one forced sync per second.

@@ -114,6 +114,9 @@ public protocol StorageEngine: AnyObject {
     /// A write the backend refused since the last call (e.g. the store is full): the command that made it
     /// gets this error instead of its reply and is not propagated.
     func takeWriteFailure() -> Error?
+    /// Asked before a command that may grow the store (Redis's denyoom commands): an error when the backend is
+    /// nearly out of space, so growth is refused up front while deletions can still run.
+    func growthRefusal() -> Error?
     /// Periodic housekeeping from the server cron (garbage collection, periodic sync).
     func maintenance()
     /// Fields for INFO persistence (name, value), Redis style.
@@ -128,6 +131,7 @@ extension StorageEngine {
     public var batchMode: BatchMode { .none }
     public var hasUncommittedWrites: Bool { false }
     public func takeWriteFailure() -> Error? { nil }
+    public func growthRefusal() -> Error? { nil }
     public func maintenance() {}
     public var infoFields: [(String, String)] { [] }
     public func close() {}

@@ -117,3 +117,30 @@ def test_kill_9_loses_no_acknowledged_write(lmdb_dir):
                 assert [int(v) for v in got] == values
     finally:
         server.cleanup()
+
+
+def test_full_store_refuses_writes_but_keeps_data_and_reads(lmdb_dir):
+    server = lmdb_server(os.path.join(lmdb_dir, "env"), "--lmdb-map-size", "1mb", "--lmdb-max-size", "2mb").start()
+    try:
+        r = client(server)
+        r.set("keep", "me")
+        value = "v" * 4000
+        refused = None
+        for i in range(2000):
+            try:
+                r.set("fill:%d" % i, value)
+            except redis.ResponseError as e:
+                refused = (i, str(e))
+                break
+        assert refused is not None, "2 MB of map must fill up"
+        assert "LMDB storage is full" in refused[1]
+        assert r.get("keep") == b"me", "what is stored is not harmed"
+        assert r.get("fill:0") == value.encode()
+        assert r.dbsize() == refused[0] + 1
+        r.delete("fill:0", "fill:1", "fill:2")
+        assert r.ping()
+        server.restart()
+        r = client(server)
+        assert r.get("keep") == b"me" and r.dbsize() == refused[0] - 2
+    finally:
+        server.cleanup()
