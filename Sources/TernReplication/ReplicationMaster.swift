@@ -1,0 +1,260 @@
+import Logging
+import NIOCore
+import RESP
+import TernCore
+import TernStorage
+
+/// One replica attached to this master (an ordinary client connection flagged `.replica`).
+public final class ReplicaLink {
+    public enum State: String { case waitBgsave = "wait_bgsave", sendBulk = "send_bulk", online }
+    public let client: Client
+    public var state: State = .online
+    public var listeningPort = 0
+    public var announcedIP: String?
+    public var capaEOF = false
+    public var capaPSYNC2 = false
+    public var ackOffset: Int64 = 0
+    public var ackTimeMillis: Int64 = 0
+
+    init(client: Client) { self.client = client }
+
+    /// The address replicas are listed with (INFO slaveN ip=).
+    public var ip: String {
+        if let announcedIP { return announcedIP }
+        let address = client.address
+        if let colon = address.lastIndex(of: ":") { return String(address[..<colon]) }
+        return address
+    }
+}
+
+/// Replica side state a connection builds up before PSYNC (REPLCONF listening-port / capa).
+final class PendingReplicaInfo {
+    var listeningPort = 0
+    var announcedIP: String?
+    var capaEOF = false
+    var capaPSYNC2 = false
+}
+
+/// The master side of Redis replication: implements the core's `PropagationHook` (every effect unit is
+/// serialized as RESP, with SELECT when the database changes, into the backlog and to every online replica),
+/// and the REPLCONF / PSYNC / SYNC commands a stock Redis replica sends.
+public final class ReplicationMaster: PropagationHook {
+    public unowned let server: ServerState
+    public private(set) var replid: String
+    public private(set) var masterOffset: Int64 = 0
+    public private(set) var backlog: ReplicationBacklog?
+    public var backlogSize: Int
+    public private(set) var replicas: [ReplicaLink] = []
+    public private(set) var syncFull = 0
+    public private(set) var syncPartialOK = 0
+    public private(set) var syncPartialErr = 0
+    /// The database the stream last selected (-1: the next unit starts with SELECT).
+    private var streamDB = -1
+    private var pending: [ObjectIdentifier: PendingReplicaInfo] = [:]
+    private var lastPingMillis: Int64 = 0
+    public var pingPeriodSeconds = 10
+
+    public init(server: ServerState, backlogSize: Int = 1 << 20) {
+        self.server = server
+        self.backlogSize = backlogSize
+        self.replid = server.metrics.replicationID
+    }
+
+    /// Installs the hook (alongside any existing one), the commands and the INFO replication provider.
+    public func install() {
+        if server.propagation is NoPropagation {
+            server.propagation = self
+        } else {
+            server.propagation = PropagationFanout([server.propagation, self])
+        }
+        for spec in commandSpecs { server.commands.register(spec) }
+        server.clientRemovalHooks.append { [unowned self] client in self.clientGone(client) }
+    }
+
+    // MARK: PropagationHook
+
+    /// Effects are built only once a backlog exists (the first replica created it), as Redis does.
+    public var wantsEffects: Bool { backlog != nil }
+
+    public func propagate(_ unit: [Effect]) {
+        guard backlog != nil, !unit.isEmpty else { return }
+        var out = ByteBufferAllocator().buffer(capacity: 64)
+        for effect in unit {
+            if effect.db != streamDB {
+                writeCommand(&out, [ByteBuffer(string: "SELECT"), ByteBuffer(string: String(effect.db))])
+                streamDB = effect.db
+            }
+            writeCommand(&out, effect.arguments)
+        }
+        feed(out)
+    }
+
+    func writeCommand(_ out: inout ByteBuffer, _ arguments: [ByteBuffer]) {
+        out.writeRESPArrayHeader(arguments.count)
+        for argument in arguments { out.writeRESPBulk(argument) }
+    }
+
+    /// Appends stream bytes to the backlog and sends them to every online replica.
+    func feed(_ buffer: ByteBuffer) {
+        guard backlog != nil, buffer.readableBytes > 0 else { return }
+        buffer.withUnsafeReadableBytes { backlog!.append($0) }
+        masterOffset = backlog!.masterOffset
+        for replica in replicas where replica.state == .online {
+            replica.client.transport?.send(buffer)
+        }
+    }
+
+    /// Periodic work (call about once a second): PING the replicas every `repl-ping-replica-period`.
+    public func cron(nowMillis: Int64) {
+        guard !replicas.isEmpty, backlog != nil else { return }
+        if nowMillis - lastPingMillis >= Int64(pingPeriodSeconds) * 1000 {
+            lastPingMillis = nowMillis
+            var out = ByteBufferAllocator().buffer(capacity: 16)
+            writeCommand(&out, [ByteBuffer(string: "PING")])
+            feed(out)
+        }
+    }
+
+    private func clientGone(_ client: Client) {
+        pending.removeValue(forKey: ObjectIdentifier(client))
+        if let i = replicas.firstIndex(where: { $0.client === client }) {
+            let link = replicas.remove(at: i)
+            server.logger.notice("Connection with replica \(link.ip):\(link.listeningPort) lost.")
+        }
+    }
+
+    public func link(for client: Client) -> ReplicaLink? { replicas.first { $0.client === client } }
+
+    // MARK: commands
+
+    var commandSpecs: [CommandSpec] {
+        [
+            CommandSpec("replconf", arity: -1, flags: [.admin, .noscript, .loading, .stale, .allowBusy],
+                        group: "server", summary: "An internal command for configuring the replication stream",
+                        since: "3.0.0", acl: ["dangerous"]) { [unowned self] ctx in try self.replconf(ctx) },
+            CommandSpec("psync", arity: -3, flags: [.admin, .noscript, .noMulti], group: "server",
+                        summary: "Internal command used for replication", since: "2.8.0",
+                        acl: ["dangerous"], arguments: ["replicationid", "offset"]) { [unowned self] ctx in
+                try self.psync(ctx, legacy: false)
+            },
+            CommandSpec("sync", arity: 1, flags: [.admin, .noscript, .noMulti], group: "server",
+                        summary: "Internal command used for replication", acl: ["dangerous"]) { [unowned self] ctx in
+                try self.psync(ctx, legacy: true)
+            },
+        ]
+    }
+
+    func replconf(_ ctx: CommandContext) throws {
+        if ctx.argc % 2 == 0 { throw CommandError.syntax }
+        let client = ctx.client
+        let info = pending[ObjectIdentifier(client)] ?? PendingReplicaInfo()
+        var j = 1
+        while j < ctx.argc {
+            let option = ctx.string(j).lowercased()
+            switch option {
+            case "listening-port":
+                let port = try ctx.int(j + 1)
+                info.listeningPort = port
+                link(for: client)?.listeningPort = port
+            case "ip-address":
+                info.announcedIP = ctx.string(j + 1)
+                link(for: client)?.announcedIP = info.announcedIP
+            case "capa":
+                let capa = ctx.string(j + 1).lowercased()
+                if capa == "eof" { info.capaEOF = true }
+                if capa == "psync2" { info.capaPSYNC2 = true }
+            case "ack":
+                // From a replica: its processed offset. Never replied to.
+                guard let link = link(for: client) else { return }
+                if let offset = Int64(ctx.string(j + 1)), offset > link.ackOffset { link.ackOffset = offset }
+                link.ackTimeMillis = ctx.server.clock.nowMillis()
+                return
+            case "getack":
+                // Only a replica answers GETACK (to its master); a master ignores it without a reply.
+                return
+            case "rdb-only", "rdb-filter-only":
+                // Accepted as Redis 7.0 does for its own tools (value 0/1).
+                break
+            default:
+                throw CommandError.err("Unrecognized REPLCONF option: \(ctx.string(j))")
+            }
+            j += 2
+        }
+        pending[ObjectIdentifier(client)] = info
+        ctx.ok()
+    }
+
+    func psync(_ ctx: CommandContext, legacy: Bool) throws {
+        let client = ctx.client
+        // Already a replica: Redis ignores the command.
+        if client.flags.contains(.replica) { return }
+        if client.flags.contains(.multi) { throw CommandError.err("Command not allowed inside a transaction") }
+        guard let transport = client.transport else { return }
+        let info = pending.removeValue(forKey: ObjectIdentifier(client)) ?? PendingReplicaInfo()
+        // Whatever replies are still buffered go out first: from here on this connection's bytes are sent directly.
+        if client.output.readableBytes > 0 {
+            transport.send(client.output)
+            client.output.clear()
+        }
+        let link = ReplicaLink(client: client)
+        link.listeningPort = info.listeningPort
+        link.announcedIP = info.announcedIP
+        link.capaEOF = info.capaEOF
+        link.capaPSYNC2 = info.capaPSYNC2
+        link.ackTimeMillis = ctx.server.clock.nowMillis()
+
+        if !legacy {
+            let requestedID = ctx.string(1)
+            let requestedOffset = Int64(ctx.string(2))
+            if requestedID.lowercased() == replid.lowercased(), let offset = requestedOffset,
+               let backlog, backlog.canServe(from: offset) {
+                client.flags.insert(.replica)
+                link.state = .online
+                replicas.append(link)
+                var out = ByteBufferAllocator().buffer(capacity: 64)
+                out.writeString(link.capaPSYNC2 ? "+CONTINUE \(replid)\r\n" : "+CONTINUE\r\n")
+                let missing = backlog.bytes(from: offset)
+                out.writeBytes(missing)
+                transport.send(out)
+                syncPartialOK += 1
+                server.logger.notice("Partial resynchronization request from \(link.ip):\(link.listeningPort) accepted. Sending \(missing.count) bytes of backlog starting from offset \(offset).")
+                return
+            }
+            if requestedID != "?" {
+                syncPartialErr += 1
+                server.logger.notice("Partial resynchronization not accepted: Replication ID mismatch or offset out of range (Replica asked for '\(requestedID)', my replication IDs are '\(replid)')")
+            } else {
+                server.logger.notice("Full resync requested by replica \(link.ip):\(link.listeningPort)")
+            }
+        }
+        fullResync(link, transport: transport, legacy: legacy)
+    }
+
+    /// FULLRESYNC: snapshot now (consumed right here, on the command thread), sent as `$<len>` payload, then
+    /// the replica is online and gets everything fed after this offset.
+    private func fullResync(_ link: ReplicaLink, transport: ClientTransport, legacy: Bool) {
+        if backlog == nil {
+            // First replica ever: a fresh history, as Redis's createReplicationBacklog after changeReplicationId.
+            backlog = ReplicationBacklog(size: backlogSize, masterOffset: masterOffset)
+        }
+        link.client.flags.insert(.replica)
+        // The next unit re-selects its database, whatever the replica's loaded state.
+        streamDB = -1
+        let offset = masterOffset
+        var out = ByteBufferAllocator().buffer(capacity: 128)
+        if !legacy { out.writeString("+FULLRESYNC \(replid) \(offset)\r\n") }
+        let now = server.clock.nowMillis()
+        let rdb = RDBWriter.serialize(server.engine.snapshot(), aux: [
+            ("redis-ver", "7.0.15"), ("redis-bits", "64"), ("ctime", String(now / 1000)),
+            ("used-mem", String(server.engine.usedMemoryEstimate)), ("repl-stream-db", "0"),
+            ("repl-id", replid), ("repl-offset", String(offset)), ("aof-base", "0"),
+        ])
+        out.writeString("$\(rdb.count)\r\n")
+        out.writeBytes(rdb)
+        transport.send(out)
+        link.state = .online
+        replicas.append(link)
+        syncFull += 1
+        server.logger.notice("Synchronization with replica \(link.ip):\(link.listeningPort) succeeded (\(rdb.count) bytes of RDB)")
+    }
+}
