@@ -1,0 +1,182 @@
+import NIOCore
+import RESP
+import TernCore
+import TernMemory
+import TernStorage
+import XCTest
+@testable import TernReplication
+
+final class Transport: ClientTransport {
+    var sent: [UInt8] = []
+    var closed = false
+    func send(_ buffer: ByteBuffer) { sent += Array(buffer.readableBytesView) }
+    func close() { closed = true }
+    func setReadingEnabled(_ enabled: Bool) {}
+    var text: String { String(decoding: sent, as: UTF8.self) }
+}
+
+final class ReplicationMasterTests: XCTestCase {
+    var clock = ManualClock()
+    var server: ServerState!
+    var master: ReplicationMaster!
+    /// Clients hold their transport weakly: the test keeps them alive.
+    var transports: [Transport] = []
+
+    override func setUp() {
+        clock = ManualClock()
+        server = ServerState(config: ServerConfig(), engine: MemoryEngine(databases: 16),
+                             commands: BuiltinCommands.table(), clock: clock)
+        master = ReplicationMaster(server: server, backlogSize: 64)
+        master.install()
+    }
+
+    func connect() -> (CommandContext, Transport) {
+        let t = Transport()
+        transports.append(t)
+        let c = server.makeClient(address: "127.0.0.1:5000\(server.clients.count)", localAddress: "127.0.0.1:6379",
+                                  transport: t)
+        return (CommandContext(server: server, client: c), t)
+    }
+
+    @discardableResult
+    func run(_ ctx: CommandContext, _ words: String...) -> String {
+        let start = ctx.client.output.readerIndex
+        _ = server.execute(ctx, words.map { ByteBuffer(string: $0) })
+        var out = ctx.client.output
+        out.moveReaderIndex(to: start)
+        ctx.client.output.clear()
+        return String(buffer: out)
+    }
+
+    func resp(_ words: String...) -> String {
+        "*\(words.count)\r\n" + words.map { "$\($0.utf8.count)\r\n\($0)\r\n" }.joined()
+    }
+
+    func testBacklogRing() {
+        var b = ReplicationBacklog(size: 8, masterOffset: 0)
+        b.append(Array("abcde".utf8))
+        XCTAssertEqual(b.firstByteOffset, 1)
+        XCTAssertEqual(b.bytes(from: 3), Array("cde".utf8))
+        XCTAssertTrue(b.canServe(from: 6))
+        XCTAssertFalse(b.canServe(from: 7))
+        b.append(Array("fghij".utf8))  // wraps: holds "cdefghij"
+        XCTAssertEqual(b.histlen, 8)
+        XCTAssertEqual(b.masterOffset, 10)
+        XCTAssertEqual(b.firstByteOffset, 3)
+        XCTAssertFalse(b.canServe(from: 2))
+        XCTAssertEqual(b.bytes(from: 3), Array("cdefghij".utf8))
+        XCTAssertEqual(b.bytes(from: 9), Array("ij".utf8))
+        XCTAssertEqual(b.bytes(from: 11), [])
+        b.append(Array("0123456789XY".utf8))  // longer than the ring
+        XCTAssertEqual(b.bytes(from: b.firstByteOffset), Array("456789XY".utf8))
+    }
+
+    func testReplconf() {
+        let (ctx, _) = connect()
+        XCTAssertEqual(run(ctx, "REPLCONF", "listening-port", "6380"), "+OK\r\n")
+        XCTAssertEqual(run(ctx, "REPLCONF", "capa", "eof", "capa", "psync2"), "+OK\r\n")
+        XCTAssertEqual(run(ctx, "REPLCONF", "capa"), "-ERR syntax error\r\n")
+        XCTAssertEqual(run(ctx, "REPLCONF", "foo", "bar"), "-ERR Unrecognized REPLCONF option: foo\r\n")
+        XCTAssertEqual(run(ctx, "REPLCONF", "listening-port", "x"), "-ERR value is not an integer or out of range\r\n")
+        XCTAssertEqual(run(ctx, "REPLCONF", "GETACK", "*"), "")
+        XCTAssertEqual(run(ctx, "REPLCONF", "ACK", "10"), "")
+        XCTAssertEqual(run(ctx, "REPLCONF"), "+OK\r\n")
+    }
+
+    func testFullResyncThenStream() throws {
+        let (writer, _) = connect()
+        XCTAssertFalse(master.wantsEffects, "no effects are built before the first replica")
+        run(writer, "SET", "before", "1")
+        XCTAssertEqual(master.masterOffset, 0)
+
+        let (replica, t) = connect()
+        run(replica, "REPLCONF", "listening-port", "6380")
+        run(replica, "REPLCONF", "capa", "eof", "capa", "psync2")
+        XCTAssertEqual(run(replica, "PSYNC", "?", "-1"), "")
+        XCTAssertTrue(replica.client.flags.contains(.replica))
+        let header = "+FULLRESYNC \(master.replid) 0\r\n"
+        XCTAssertTrue(t.text.hasPrefix(header), t.text)
+        var rest = Array(t.sent.dropFirst(header.utf8.count))
+        let lenLine = String(decoding: rest.prefix(while: { $0 != 13 }), as: UTF8.self)
+        XCTAssertTrue(lenLine.hasPrefix("$"))
+        let rdbLength = Int(lenLine.dropFirst())!
+        rest.removeFirst(lenLine.utf8.count + 2)
+        XCTAssertEqual(rest.count, rdbLength)
+        XCTAssertEqual(Array(rest.prefix(9)), Array("REDIS0010".utf8))
+        XCTAssertTrue(String(decoding: rest, as: UTF8.self).contains("before"))
+        XCTAssertEqual(master.syncFull, 1)
+        XCTAssertEqual(master.link(for: replica.client)?.listeningPort, 6380)
+
+        t.sent.removeAll()
+        run(writer, "SELECT", "2")
+        run(writer, "SET", "k", "v")
+        run(writer, "GET", "k")
+        let expected = resp("SELECT", "2") + resp("SET", "k", "v")
+        XCTAssertEqual(t.text, expected)
+        XCTAssertEqual(master.masterOffset, Int64(expected.utf8.count))
+
+        // Units with several effects arrive wrapped in MULTI/EXEC; relative expiry as absolute.
+        t.sent.removeAll()
+        run(writer, "MULTI"); run(writer, "SET", "a", "1"); run(writer, "SET", "b", "2"); run(writer, "EXEC")
+        XCTAssertEqual(t.text, resp("MULTI") + resp("SET", "a", "1") + resp("SET", "b", "2") + resp("EXEC"))
+        t.sent.removeAll()
+        run(writer, "SET", "e", "x", "EX", "10")
+        XCTAssertEqual(t.text, resp("SET", "e", "x", "PXAT", String(clock.nowMillis() + 10_000)))
+
+        // PING every repl-ping-replica-period.
+        t.sent.removeAll()
+        master.cron(nowMillis: clock.nowMillis())
+        XCTAssertEqual(t.text, resp("PING"))
+        master.cron(nowMillis: clock.nowMillis() + 5000)
+        XCTAssertEqual(t.text, resp("PING"))
+        master.cron(nowMillis: clock.nowMillis() + 10_000)
+        XCTAssertEqual(t.text, resp("PING") + resp("PING"))
+
+        // ACK records the replica's offset.
+        run(replica, "REPLCONF", "ACK", String(master.masterOffset))
+        XCTAssertEqual(master.link(for: replica.client)?.ackOffset, master.masterOffset)
+    }
+
+    func testPartialResync() {
+        let (writer, _) = connect()
+        let (first, _) = connect()
+        run(first, "PSYNC", "?", "-1")
+        run(writer, "SET", "k", "v")
+        let offsetBefore = master.masterOffset
+        run(writer, "SET", "k2", "v2")
+        server.removeClient(first.client)
+        XCTAssertTrue(master.replicas.isEmpty)
+
+        let (again, t) = connect()
+        run(again, "REPLCONF", "capa", "psync2")
+        run(again, "PSYNC", master.replid, String(offsetBefore + 1))
+        XCTAssertEqual(t.text, "+CONTINUE \(master.replid)\r\n" + resp("SET", "k2", "v2"))
+        XCTAssertEqual(master.syncPartialOK, 1)
+        XCTAssertEqual(master.syncFull, 1)
+
+        // Without psync2 the reply carries no id; an offset at the end of the stream sends nothing more.
+        let (third, t3) = connect()
+        run(third, "PSYNC", master.replid, String(master.masterOffset + 1))
+        XCTAssertEqual(t3.text, "+CONTINUE\r\n")
+
+        // Wrong id or an offset the backlog (64 bytes here) no longer holds: full resync, counted as an error.
+        let (fourth, t4) = connect()
+        run(fourth, "PSYNC", String(repeating: "0", count: 40), "1")
+        XCTAssertTrue(t4.text.hasPrefix("+FULLRESYNC \(master.replid) \(master.masterOffset)\r\n"))
+        for i in 0..<10 { run(writer, "SET", "key\(i)", "value\(i)") }
+        let (fifth, t5) = connect()
+        run(fifth, "PSYNC", master.replid, "1")
+        XCTAssertTrue(t5.text.hasPrefix("+FULLRESYNC"))
+        XCTAssertEqual(master.syncPartialErr, 2)
+        XCTAssertEqual(master.syncFull, 3)
+    }
+
+    func testLegacySync() {
+        let (writer, _) = connect()
+        run(writer, "SET", "k", "v")
+        let (replica, t) = connect()
+        run(replica, "SYNC")
+        XCTAssertTrue(t.text.hasPrefix("$"), t.text)
+        XCTAssertTrue(replica.client.flags.contains(.replica))
+    }
+}
