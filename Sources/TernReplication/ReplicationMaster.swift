@@ -69,6 +69,49 @@ public final class ReplicationMaster: PropagationHook {
         }
         for spec in commandSpecs { server.commands.register(spec) }
         server.clientRemovalHooks.append { [unowned self] client in self.clientGone(client) }
+        server.infoProviders["replication"] = { [unowned self] in self.infoFields() }
+        server.infoProviders["stats"] = { [unowned self] in
+            [("sync_full", String(self.syncFull)), ("sync_partial_ok", String(self.syncPartialOK)),
+             ("sync_partial_err", String(self.syncPartialErr))]
+        }
+    }
+
+    // MARK: INFO replication, ROLE
+
+    /// Seconds since the replica's last REPLCONF ACK.
+    func lag(_ link: ReplicaLink) -> Int64 { max(0, (server.clock.nowMillis() - link.ackTimeMillis) / 1000) }
+
+    public func infoFields() -> [(String, String)] {
+        var fields: [(String, String)] = [("role", "master"), ("connected_slaves", String(replicas.count))]
+        for (i, link) in replicas.enumerated() {
+            fields.append(("slave\(i)", "ip=\(link.ip),port=\(link.listeningPort),state=\(link.state.rawValue),offset=\(link.ackOffset),lag=\(lag(link))"))
+        }
+        fields += [
+            ("master_failover_state", "no-failover"),
+            ("master_replid", replid),
+            ("master_replid2", String(repeating: "0", count: 40)),
+            ("master_repl_offset", String(masterOffset)),
+            ("second_repl_offset", "-1"),
+            ("repl_backlog_active", backlog == nil ? "0" : "1"),
+            ("repl_backlog_size", String(backlog?.size ?? backlogSize)),
+            ("repl_backlog_first_byte_offset", String(backlog.map { $0.histlen == 0 ? $0.masterOffset + 1 : $0.firstByteOffset } ?? 0)),
+            ("repl_backlog_histlen", String(backlog?.histlen ?? 0)),
+        ]
+        return fields
+    }
+
+    /// ROLE on a master: ["master", offset, [[ip, port, offset], ...]].
+    func role(_ ctx: CommandContext) {
+        ctx.arrayHeader(3)
+        ctx.bulk("master")
+        ctx.integer(Int(masterOffset))
+        ctx.arrayHeader(replicas.count)
+        for link in replicas {
+            ctx.arrayHeader(3)
+            ctx.bulk(link.ip)
+            ctx.bulk(String(link.listeningPort))
+            ctx.bulk(String(link.ackOffset))
+        }
     }
 
     // MARK: PropagationHook
@@ -137,6 +180,9 @@ public final class ReplicationMaster: PropagationHook {
                         acl: ["dangerous"], arguments: ["replicationid", "offset"]) { [unowned self] ctx in
                 try self.psync(ctx, legacy: false)
             },
+            CommandSpec("role", arity: 1, flags: [.noscript, .loading, .stale, .fast], group: "server",
+                        summary: "Return the role of the instance in the context of replication", since: "2.8.12",
+                        acl: ["admin", "dangerous"]) { [unowned self] ctx in self.role(ctx) },
             CommandSpec("sync", arity: 1, flags: [.admin, .noscript, .noMulti], group: "server",
                         summary: "Internal command used for replication", acl: ["dangerous"]) { [unowned self] ctx in
                 try self.psync(ctx, legacy: true)

@@ -171,6 +171,26 @@ final class ReplicationMasterTests: XCTestCase {
         XCTAssertEqual(master.syncFull, 3)
     }
 
+    func testInfoAndRole() {
+        let (writer, _) = connect()
+        XCTAssertEqual(run(writer, "ROLE"), "*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n")
+        let (replica, _) = connect()
+        run(replica, "REPLCONF", "listening-port", "6380")
+        run(replica, "PSYNC", "?", "-1")
+        run(writer, "SET", "k", "v")
+        run(replica, "REPLCONF", "ACK", String(master.masterOffset))
+        let off = master.masterOffset
+        XCTAssertEqual(run(writer, "ROLE"),
+                       "*3\r\n$6\r\nmaster\r\n:\(off)\r\n*1\r\n*3\r\n$9\r\n127.0.0.1\r\n$4\r\n6380\r\n$\(String(off).count)\r\n\(off)\r\n")
+        let info = server.infoString(sections: ["replication"], currentClient: writer.client)
+        XCTAssertTrue(info.contains("role:master\r\nconnected_slaves:1\r\nslave0:ip=127.0.0.1,port=6380,state=online,offset=\(off),lag=0\r\n"), info)
+        XCTAssertTrue(info.contains("master_replid:\(master.replid)\r\n"), info)
+        XCTAssertTrue(info.contains("master_repl_offset:\(off)\r\n"), info)
+        XCTAssertTrue(info.contains("repl_backlog_active:1\r\nrepl_backlog_size:64\r\nrepl_backlog_first_byte_offset:1\r\nrepl_backlog_histlen:\(off)\r\n"), info)
+        let stats = server.infoString(sections: ["stats"], currentClient: writer.client)
+        XCTAssertTrue(stats.contains("sync_full:1\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\n"), stats)
+    }
+
     func testLegacySync() {
         let (writer, _) = connect()
         run(writer, "SET", "k", "v")
