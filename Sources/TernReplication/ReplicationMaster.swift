@@ -15,6 +15,11 @@ public final class ReplicaLink {
     public var capaPSYNC2 = false
     public var ackOffset: Int64 = 0
     public var ackTimeMillis: Int64 = 0
+    /// RDB bytes handed to the transport for the full sync (0: partial resync or the transfer is done), and
+    /// stream bytes queued behind them: the output-buffer limit counts only the stream.
+    var rdbBytes = 0
+    var streamBytesSinceSync = 0
+    var softLimitSince: Int64 = 0
 
     init(client: Client) { self.client = client }
 
@@ -142,9 +147,47 @@ public final class ReplicationMaster: PropagationHook {
         guard backlog != nil, buffer.readableBytes > 0 else { return }
         buffer.withUnsafeReadableBytes { backlog!.append($0) }
         masterOffset = backlog!.masterOffset
+        var dropped: [ReplicaLink] = []
         for replica in replicas where replica.state == .online {
-            replica.client.transport?.send(buffer)
+            guard let transport = replica.client.transport else { continue }
+            transport.send(buffer)
+            if exceedsOutputLimit(replica, transport: transport, added: buffer.readableBytes) { dropped.append(replica) }
         }
+        for link in dropped {
+            server.logger.warning("Client id=\(link.client.id) addr=\(link.client.address) name=\(link.client.name) scheduled to be closed ASAP for overcoming of output buffer limits.")
+            replicas.removeAll { $0 === link }
+            link.client.closing = true
+            link.client.transport?.close()
+        }
+    }
+
+    /// Redis's checkClientOutputBufferLimits for the replica class (`client-output-buffer-limit replica`):
+    /// over the hard limit, or over the soft limit for longer than its seconds.
+    func exceedsOutputLimit(_ link: ReplicaLink, transport: ClientTransport, added: Int) -> Bool {
+        let limit = server.config.clientOutputBufferLimits[ClientOutputBufferLimit.replica]
+        guard limit.hardBytes > 0 || limit.softBytes > 0 else { return false }
+        var pending = transport.pendingOutputBytes
+        if link.rdbBytes > 0 {
+            link.streamBytesSinceSync += added
+            if pending <= link.streamBytesSinceSync {
+                link.rdbBytes = 0  // the snapshot has left
+            } else {
+                pending = max(0, pending - link.rdbBytes)
+            }
+        }
+        let used = UInt64(pending)
+        if limit.hardBytes > 0 && used >= limit.hardBytes { return true }
+        if limit.softBytes > 0 && used >= limit.softBytes {
+            let now = server.clock.nowMillis()
+            if link.softLimitSince == 0 {
+                link.softLimitSince = now
+            } else if (now - link.softLimitSince) / 1000 > Int64(limit.softSeconds) {
+                return true
+            }
+        } else {
+            link.softLimitSince = 0
+        }
+        return false
     }
 
     /// Periodic work (call about once a second): PING the replicas every `repl-ping-replica-period`.
@@ -298,6 +341,7 @@ public final class ReplicationMaster: PropagationHook {
         out.writeString("$\(rdb.count)\r\n")
         out.writeBytes(rdb)
         transport.send(out)
+        link.rdbBytes = out.readableBytes
         link.state = .online
         replicas.append(link)
         syncFull += 1

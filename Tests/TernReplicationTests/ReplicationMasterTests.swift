@@ -9,6 +9,8 @@ import XCTest
 final class Transport: ClientTransport {
     var sent: [UInt8] = []
     var closed = false
+    var pending = 0
+    var pendingOutputBytes: Int { pending }
     func send(_ buffer: ByteBuffer) { sent += Array(buffer.readableBytesView) }
     func close() { closed = true }
     func setReadingEnabled(_ enabled: Bool) {}
@@ -189,6 +191,31 @@ final class ReplicationMasterTests: XCTestCase {
         XCTAssertTrue(info.contains("repl_backlog_active:1\r\nrepl_backlog_size:64\r\nrepl_backlog_first_byte_offset:1\r\nrepl_backlog_histlen:\(off)\r\n"), info)
         let stats = server.infoString(sections: ["stats"], currentClient: writer.client)
         XCTAssertTrue(stats.contains("sync_full:1\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\n"), stats)
+    }
+
+    func testSlowReplicaDroppedAtHardLimit() throws {
+        server.config.clientOutputBufferLimits[ClientOutputBufferLimit.replica] =
+            ClientOutputBufferLimit(hardBytes: 1000, softBytes: 500, softSeconds: 60)
+        let (writer, _) = connect()
+        let (replica, t) = connect()
+        run(replica, "PSYNC", "?", "-1")
+        let rdbSize = t.sent.count
+        // The snapshot still queued doesn't count against the limit.
+        t.pending = rdbSize + 10
+        run(writer, "SET", "k", "v")
+        XCTAssertEqual(master.replicas.count, 1)
+        XCTAssertFalse(t.closed)
+        // The snapshot has left; then stream bytes pile up past the hard limit: the replica is dropped and
+        // the master carries on.
+        t.pending = 5
+        run(writer, "SET", "k", "v1")
+        XCTAssertFalse(t.closed)
+        t.pending = 1200
+        run(writer, "SET", "k", "v2")
+        XCTAssertTrue(t.closed)
+        XCTAssertTrue(master.replicas.isEmpty)
+        XCTAssertTrue(replica.client.closing)
+        XCTAssertEqual(run(writer, "GET", "k"), "$2\r\nv2\r\n")
     }
 
     func testLegacySync() {
