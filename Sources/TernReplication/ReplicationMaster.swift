@@ -58,6 +58,24 @@ public final class ReplicationMaster: PropagationHook {
     private var pending: [ObjectIdentifier: PendingReplicaInfo] = [:]
     private var lastPingMillis: Int64 = 0
     public var pingPeriodSeconds = 10
+    /// master_repl_offset right after each client's last write that was propagated (Redis's c->woff).
+    private var writeOffsets: [UInt64: Int64] = [:]
+    /// Clients parked in WAIT, in arrival order.
+    private var waiters: [Waiter] = []
+    private var getAckScheduled = false
+
+    final class Waiter {
+        let client: Client
+        let spec: CommandSpec?
+        let offset: Int64
+        let numReplicas: Int
+        init(client: Client, spec: CommandSpec?, offset: Int64, numReplicas: Int) {
+            self.client = client
+            self.spec = spec
+            self.offset = offset
+            self.numReplicas = numReplicas
+        }
+    }
 
     public init(server: ServerState, backlogSize: Int = 1 << 20) {
         self.server = server
@@ -135,6 +153,7 @@ public final class ReplicationMaster: PropagationHook {
             writeCommand(&out, effect.arguments)
         }
         feed(out)
+        if let client = server.currentClient { writeOffsets[client.id] = masterOffset }
     }
 
     func writeCommand(_ out: inout ByteBuffer, _ arguments: [ByteBuffer]) {
@@ -203,6 +222,8 @@ public final class ReplicationMaster: PropagationHook {
 
     private func clientGone(_ client: Client) {
         pending.removeValue(forKey: ObjectIdentifier(client))
+        writeOffsets.removeValue(forKey: client.id)
+        waiters.removeAll { $0.client === client }
         if let i = replicas.firstIndex(where: { $0.client === client }) {
             let link = replicas.remove(at: i)
             server.logger.notice("Connection with replica \(link.ip):\(link.listeningPort) lost.")
@@ -226,6 +247,11 @@ public final class ReplicationMaster: PropagationHook {
             CommandSpec("role", arity: 1, flags: [.noscript, .loading, .stale, .fast], group: "server",
                         summary: "Return the role of the instance in the context of replication", since: "2.8.12",
                         acl: ["admin", "dangerous"]) { [unowned self] ctx in self.role(ctx) },
+            CommandSpec("wait", arity: 3, flags: [.noscript], group: "generic",
+                        summary: "Wait for the synchronous replication of all the write commands sent in the context of the current connection",
+                        since: "3.0.0", acl: ["connection"], arguments: ["numreplicas", "timeout"]) { [unowned self] ctx in
+                try self.wait(ctx)
+            },
             CommandSpec("sync", arity: 1, flags: [.admin, .noscript, .noMulti], group: "server",
                         summary: "Internal command used for replication", acl: ["dangerous"]) { [unowned self] ctx in
                 try self.psync(ctx, legacy: true)
@@ -257,6 +283,7 @@ public final class ReplicationMaster: PropagationHook {
                 guard let link = link(for: client) else { return }
                 if let offset = Int64(ctx.string(j + 1)), offset > link.ackOffset { link.ackOffset = offset }
                 link.ackTimeMillis = ctx.server.clock.nowMillis()
+                serveWaiters()
                 return
             case "getack":
                 // Only a replica answers GETACK (to its master); a master ignores it without a reply.
@@ -271,6 +298,73 @@ public final class ReplicationMaster: PropagationHook {
         }
         pending[ObjectIdentifier(client)] = info
         ctx.ok()
+    }
+
+    // MARK: WAIT
+
+    /// Online replicas that acknowledged at least `offset`.
+    public func acknowledged(_ offset: Int64) -> Int {
+        replicas.reduce(0) { $0 + ($1.state == .online && $1.ackOffset >= offset ? 1 : 0) }
+    }
+
+    func wait(_ ctx: CommandContext) throws {
+        let numReplicas = try ctx.int(1)
+        guard let timeout = Int64(ctx.string(2)) else {
+            throw CommandError.err("timeout is not an integer or out of range")
+        }
+        if timeout < 0 { throw CommandError.err("timeout is negative") }
+        let client = ctx.client
+        let offset = writeOffsets[client.id] ?? 0
+        let acked = acknowledged(offset)
+        if acked >= numReplicas || client.flags.contains(.multi) || ctx.server.inNestedCall {
+            ctx.integer(acked)
+            return
+        }
+        let waiter = Waiter(client: client, spec: ctx.server.commands.commands["wait"], offset: offset, numReplicas: numReplicas)
+        waiters.append(waiter)
+        client.flags.insert(.blocked)
+        if timeout > 0 {
+            client.transport?.scheduleTimer(afterMillis: timeout) { [weak self, weak waiter] in
+                guard let self, let waiter else { return }
+                self.finish(waiter)
+            }
+        }
+        requestAcks()
+    }
+
+    /// Asks every replica for its offset (REPLCONF GETACK * in the stream), once per event-loop pass.
+    private func requestAcks() {
+        guard !getAckScheduled, let transport = waiters.last?.client.transport else { return }
+        getAckScheduled = true
+        transport.scheduleTimer(afterMillis: 0) { [weak self] in self?.sendGetAck() }
+    }
+
+    func sendGetAck() {
+        getAckScheduled = false
+        guard backlog != nil, !replicas.isEmpty else { return }
+        var out = ByteBufferAllocator().buffer(capacity: 48)
+        writeCommand(&out, ["REPLCONF", "GETACK", "*"].map { ByteBuffer(string: $0) })
+        feed(out)
+    }
+
+    /// Unparks the WAIT clients whose target is reached.
+    func serveWaiters() {
+        guard !waiters.isEmpty else { return }
+        for waiter in waiters where acknowledged(waiter.offset) >= waiter.numReplicas {
+            finish(waiter)
+        }
+    }
+
+    /// Replies with the number of replicas that acknowledged the client's writes and resumes its input.
+    private func finish(_ waiter: Waiter) {
+        guard let i = waiters.firstIndex(where: { $0 === waiter }) else { return }
+        waiters.remove(at: i)
+        let client = waiter.client
+        client.flags.remove(.blocked)
+        waiter.spec?.stat.calls += 1
+        server.stats.totalCommandsProcessed += 1
+        client.output.writeRESPInteger(acknowledged(waiter.offset))
+        client.transport?.setReadingEnabled(true)
     }
 
     func psync(_ ctx: CommandContext, legacy: Bool) throws {

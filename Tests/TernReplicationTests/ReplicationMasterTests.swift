@@ -11,6 +11,13 @@ final class Transport: ClientTransport {
     var closed = false
     var pending = 0
     var pendingOutputBytes: Int { pending }
+    var timers: [(Int64, () -> Void)] = []
+    func scheduleTimer(afterMillis: Int64, _ body: @escaping () -> Void) { timers.append((afterMillis, body)) }
+    func fire(_ millis: Int64) {
+        let due = timers.filter { $0.0 == millis }
+        timers.removeAll { $0.0 == millis }
+        for (_, body) in due { body() }
+    }
     func send(_ buffer: ByteBuffer) { sent += Array(buffer.readableBytesView) }
     func close() { closed = true }
     func setReadingEnabled(_ enabled: Bool) {}
@@ -216,6 +223,36 @@ final class ReplicationMasterTests: XCTestCase {
         XCTAssertTrue(master.replicas.isEmpty)
         XCTAssertTrue(replica.client.closing)
         XCTAssertEqual(run(writer, "GET", "k"), "$2\r\nv2\r\n")
+    }
+
+    func testWait() {
+        let (writer, wt) = connect()
+        XCTAssertEqual(run(writer, "WAIT", "0", "0"), ":0\r\n")
+        XCTAssertEqual(run(writer, "WAIT", "x", "0"), "-ERR value is not an integer or out of range\r\n")
+        XCTAssertEqual(run(writer, "WAIT", "1", "1.5"), "-ERR timeout is not an integer or out of range\r\n")
+        XCTAssertEqual(run(writer, "WAIT", "1", "-1"), "-ERR timeout is negative\r\n")
+        let (replica, rt) = connect()
+        run(replica, "PSYNC", "?", "-1")
+        rt.sent.removeAll()
+        run(writer, "SET", "k", "v")
+        let target = master.masterOffset
+        // Nobody acknowledged yet: the client parks, replicas are asked for their offset.
+        XCTAssertEqual(run(writer, "WAIT", "1", "0"), "")
+        XCTAssertTrue(writer.client.flags.contains(.blocked))
+        wt.fire(0)
+        XCTAssertTrue(rt.text.hasSuffix(resp("REPLCONF", "GETACK", "*")), rt.text)
+        run(replica, "REPLCONF", "ACK", String(target - 1))
+        XCTAssertTrue(writer.client.flags.contains(.blocked))
+        run(replica, "REPLCONF", "ACK", String(master.masterOffset))
+        XCTAssertFalse(writer.client.flags.contains(.blocked))
+        XCTAssertEqual(String(buffer: writer.client.output), ":1\r\n")
+        writer.client.output.clear()
+        // Already acknowledged: immediate reply; more replicas than exist: the timeout answers with the count.
+        XCTAssertEqual(run(writer, "WAIT", "1", "100"), ":1\r\n")
+        XCTAssertEqual(run(writer, "WAIT", "2", "100"), "")
+        wt.fire(100)
+        XCTAssertEqual(String(buffer: writer.client.output), ":1\r\n")
+        XCTAssertFalse(writer.client.flags.contains(.blocked))
     }
 
     func testLegacySync() {

@@ -137,6 +137,13 @@ def test_stock_redis_replica(master):
         assert_same(m0, r0)
         assert dump_db(r5) == dump_db(m5) and len(dump_db(r5)) == 1
 
+        # WAIT: the replica acknowledges this connection's last write (asked with REPLCONF GETACK).
+        m0.set(b"acked", b"1")
+        t0 = time.monotonic()
+        assert m0.execute_command("WAIT", 1, 5000) == 1
+        assert time.monotonic() - t0 < 4
+        assert m0.execute_command("WAIT", 2, 200) == 1
+
         mi = info(m0, "replication")
         assert mi["role"] == "master" and mi["connected_slaves"] == 1
         assert mi["slave0"]["state"] == "online" and mi["slave0"]["port"] == replica.port
