@@ -239,7 +239,7 @@ public final class ReplicationMaster: PropagationHook {
             CommandSpec("replconf", arity: -1, flags: [.admin, .noscript, .loading, .stale, .allowBusy],
                         group: "server", summary: "An internal command for configuring the replication stream",
                         since: "3.0.0", acl: ["dangerous"]) { [unowned self] ctx in try self.replconf(ctx) },
-            CommandSpec("psync", arity: -3, flags: [.admin, .noscript, .noMulti], group: "server",
+            CommandSpec("psync", arity: -3, flags: [.admin, .noscript, .noAsyncLoading, .noMulti], group: "server",
                         summary: "Internal command used for replication", since: "2.8.0",
                         acl: ["dangerous"], arguments: ["replicationid", "offset"]) { [unowned self] ctx in
                 try self.psync(ctx, legacy: false)
@@ -252,7 +252,7 @@ public final class ReplicationMaster: PropagationHook {
                         since: "3.0.0", acl: ["connection"], arguments: ["numreplicas", "timeout"]) { [unowned self] ctx in
                 try self.wait(ctx)
             },
-            CommandSpec("sync", arity: 1, flags: [.admin, .noscript, .noMulti], group: "server",
+            CommandSpec("sync", arity: 1, flags: [.admin, .noscript, .noAsyncLoading, .noMulti], group: "server",
                         summary: "Internal command used for replication", acl: ["dangerous"]) { [unowned self] ctx in
                 try self.psync(ctx, legacy: true)
             },
