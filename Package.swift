@@ -45,9 +45,16 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "DequeModule", package: "swift-collections"),
         ], swiftSettings: commandThread),
+        // Master side of Redis replication (RDB writer, backlog, REPLCONF/PSYNC); the core knows it only
+        // through its propagation hook and the storage snapshot producer.
+        .target(name: "TernReplication", dependencies: [
+            "TernCore", "TernStorage", "RESP",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: commandThread),
         // NIO bootstrap, config loading, logging, lifecycle.
         .target(name: "TernServer", dependencies: [
-            "TernCore", "TernMemory", "TernLMDB", "RESP", "TernStorage",
+            "TernCore", "TernMemory", "TernLMDB", "TernReplication", "RESP", "TernStorage",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -64,6 +71,9 @@ let package = Package(
         .testTarget(name: "TernMemoryTests", dependencies: ["TernMemory", "TernStorage", "TernStorageConformance"]),
         .testTarget(name: "TernLMDBTests", dependencies: ["TernLMDB", "TernStorage", "TernStorageConformance"]),
         .testTarget(name: "TernCoreTests", dependencies: ["TernCore", "TernMemory", "RESP", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "TernReplicationTests", dependencies: [
+            "TernReplication", "TernCore", "TernMemory", "TernStorage", "RESP", .product(name: "NIOCore", package: "swift-nio"),
+        ]),
         .testTarget(name: "TernServerTests", dependencies: ["TernServer", "TernCore"]),
     ],
     swiftLanguageModes: [.v5]

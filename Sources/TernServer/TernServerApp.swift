@@ -5,6 +5,7 @@ import ServiceLifecycle
 import TernCore
 import TernLMDB
 import TernMemory
+import TernReplication
 import TernStorage
 #if canImport(Glibc)
 import Glibc
@@ -26,6 +27,8 @@ public final class TernServerApp: Service, @unchecked Sendable {
     private(set) var batchOpen = false
     private var heldReplies: [ConnectionHandler] = []
     private var logger: Logger
+    /// Master side of replication (REPLCONF/PSYNC/SYNC, backlog, the propagation hook).
+    public let replication: ReplicationMaster
 
     public init(config: ServerConfig, engine: (any StorageEngine)? = nil, logger: Logger) throws {
         self.config = config
@@ -42,6 +45,8 @@ public final class TernServerApp: Service, @unchecked Sendable {
         for (old, new) in config.renamedCommands { _ = table.rename(old, to: new) }
         self.state = ServerState(config: config, engine: storage, commands: table, logger: logger)
         self.stopPromise = loop.makePromise(of: Void.self)
+        self.replication = ReplicationMaster(server: state)
+        replication.install()
         self.batchMode = storage.batchMode
         state.shutdownHandler = { [weak self] request in self?.handleShutdownCommand(request) }
         config.runtimeObservers.append { [weak self] name in
@@ -180,6 +185,7 @@ public final class TernServerApp: Service, @unchecked Sendable {
         state.expireBlockedClients()
         state.engine.maintenance()
         state.trackInstantaneousMetrics()
+        replication.cron(nowMillis: now)
         if state.pausedUntilMillis != 0 && state.pausedUntilMillis <= now {
             state.resumePausedClients()
         }

@@ -1,0 +1,444 @@
+import Logging
+import NIOCore
+import RESP
+import TernCore
+import TernStorage
+
+/// One replica attached to this master (an ordinary client connection flagged `.replica`).
+public final class ReplicaLink {
+    public enum State: String { case waitBgsave = "wait_bgsave", sendBulk = "send_bulk", online }
+    public let client: Client
+    public var state: State = .online
+    public var listeningPort = 0
+    public var announcedIP: String?
+    public var capaEOF = false
+    public var capaPSYNC2 = false
+    public var ackOffset: Int64 = 0
+    public var ackTimeMillis: Int64 = 0
+    /// RDB bytes handed to the transport for the full sync (0: partial resync or the transfer is done), and
+    /// stream bytes queued behind them: the output-buffer limit counts only the stream.
+    var rdbBytes = 0
+    var streamBytesSinceSync = 0
+    var softLimitSince: Int64 = 0
+
+    init(client: Client) { self.client = client }
+
+    /// The address replicas are listed with (INFO slaveN ip=).
+    public var ip: String {
+        if let announcedIP { return announcedIP }
+        let address = client.address
+        if let colon = address.lastIndex(of: ":") { return String(address[..<colon]) }
+        return address
+    }
+}
+
+/// Replica side state a connection builds up before PSYNC (REPLCONF listening-port / capa).
+final class PendingReplicaInfo {
+    var listeningPort = 0
+    var announcedIP: String?
+    var capaEOF = false
+    var capaPSYNC2 = false
+}
+
+/// The master side of Redis replication: implements the core's `PropagationHook` (every effect unit is
+/// serialized as RESP, with SELECT when the database changes, into the backlog and to every online replica),
+/// and the REPLCONF / PSYNC / SYNC commands a stock Redis replica sends.
+public final class ReplicationMaster: PropagationHook {
+    public unowned let server: ServerState
+    public private(set) var replid: String
+    public private(set) var masterOffset: Int64 = 0
+    public private(set) var backlog: ReplicationBacklog?
+    public var backlogSize: Int
+    public private(set) var replicas: [ReplicaLink] = []
+    public private(set) var syncFull = 0
+    public private(set) var syncPartialOK = 0
+    public private(set) var syncPartialErr = 0
+    /// The database the stream last selected (-1: the next unit starts with SELECT).
+    private var streamDB = -1
+    private var pending: [ObjectIdentifier: PendingReplicaInfo] = [:]
+    private var lastPingMillis: Int64 = 0
+    public var pingPeriodSeconds = 10
+    /// master_repl_offset right after each client's last write that was propagated (Redis's c->woff).
+    private var writeOffsets: [UInt64: Int64] = [:]
+    /// Clients parked in WAIT, in arrival order.
+    private var waiters: [Waiter] = []
+    private var getAckScheduled = false
+
+    final class Waiter {
+        let client: Client
+        let spec: CommandSpec?
+        let offset: Int64
+        let numReplicas: Int
+        init(client: Client, spec: CommandSpec?, offset: Int64, numReplicas: Int) {
+            self.client = client
+            self.spec = spec
+            self.offset = offset
+            self.numReplicas = numReplicas
+        }
+    }
+
+    public init(server: ServerState, backlogSize: Int = 1 << 20) {
+        self.server = server
+        self.backlogSize = backlogSize
+        self.replid = server.metrics.replicationID
+    }
+
+    /// Installs the hook (alongside any existing one), the commands and the INFO replication provider.
+    public func install() {
+        if server.propagation is NoPropagation {
+            server.propagation = self
+        } else {
+            server.propagation = PropagationFanout([server.propagation, self])
+        }
+        for spec in commandSpecs { server.commands.register(spec) }
+        server.clientRemovalHooks.append { [unowned self] client in self.clientGone(client) }
+        server.infoProviders["replication"] = { [unowned self] in self.infoFields() }
+        server.infoProviders["stats"] = { [unowned self] in
+            [("sync_full", String(self.syncFull)), ("sync_partial_ok", String(self.syncPartialOK)),
+             ("sync_partial_err", String(self.syncPartialErr))]
+        }
+    }
+
+    // MARK: INFO replication, ROLE
+
+    /// Seconds since the replica's last REPLCONF ACK.
+    func lag(_ link: ReplicaLink) -> Int64 { max(0, (server.clock.nowMillis() - link.ackTimeMillis) / 1000) }
+
+    public func infoFields() -> [(String, String)] {
+        var fields: [(String, String)] = [("role", "master"), ("connected_slaves", String(replicas.count))]
+        for (i, link) in replicas.enumerated() {
+            fields.append(("slave\(i)", "ip=\(link.ip),port=\(link.listeningPort),state=\(link.state.rawValue),offset=\(link.ackOffset),lag=\(lag(link))"))
+        }
+        fields += [
+            ("master_failover_state", "no-failover"),
+            ("master_replid", replid),
+            ("master_replid2", String(repeating: "0", count: 40)),
+            ("master_repl_offset", String(masterOffset)),
+            ("second_repl_offset", "-1"),
+            ("repl_backlog_active", backlog == nil ? "0" : "1"),
+            ("repl_backlog_size", String(backlog?.size ?? backlogSize)),
+            ("repl_backlog_first_byte_offset", String(backlog.map { $0.histlen == 0 ? $0.masterOffset + 1 : $0.firstByteOffset } ?? 0)),
+            ("repl_backlog_histlen", String(backlog?.histlen ?? 0)),
+        ]
+        return fields
+    }
+
+    /// ROLE on a master: ["master", offset, [[ip, port, offset], ...]].
+    func role(_ ctx: CommandContext) {
+        ctx.arrayHeader(3)
+        ctx.bulk("master")
+        ctx.integer(Int(masterOffset))
+        ctx.arrayHeader(replicas.count)
+        for link in replicas {
+            ctx.arrayHeader(3)
+            ctx.bulk(link.ip)
+            ctx.bulk(String(link.listeningPort))
+            ctx.bulk(String(link.ackOffset))
+        }
+    }
+
+    // MARK: PropagationHook
+
+    /// Effects are built only once a backlog exists (the first replica created it), as Redis does.
+    public var wantsEffects: Bool { backlog != nil }
+
+    public func propagate(_ unit: [Effect]) {
+        guard backlog != nil, !unit.isEmpty else { return }
+        var out = ByteBufferAllocator().buffer(capacity: 64)
+        for effect in unit {
+            if effect.db != streamDB {
+                writeCommand(&out, [ByteBuffer(string: "SELECT"), ByteBuffer(string: String(effect.db))])
+                streamDB = effect.db
+            }
+            writeCommand(&out, effect.arguments)
+        }
+        feed(out)
+        if let client = server.currentClient { writeOffsets[client.id] = masterOffset }
+    }
+
+    func writeCommand(_ out: inout ByteBuffer, _ arguments: [ByteBuffer]) {
+        out.writeRESPArrayHeader(arguments.count)
+        for argument in arguments { out.writeRESPBulk(argument) }
+    }
+
+    /// Appends stream bytes to the backlog and sends them to every online replica.
+    func feed(_ buffer: ByteBuffer) {
+        guard backlog != nil, buffer.readableBytes > 0 else { return }
+        buffer.withUnsafeReadableBytes { backlog!.append($0) }
+        masterOffset = backlog!.masterOffset
+        var dropped: [ReplicaLink] = []
+        for replica in replicas where replica.state == .online {
+            guard let transport = replica.client.transport else { continue }
+            transport.send(buffer)
+            if exceedsOutputLimit(replica, transport: transport, added: buffer.readableBytes) { dropped.append(replica) }
+        }
+        for link in dropped {
+            server.logger.warning("Client id=\(link.client.id) addr=\(link.client.address) name=\(link.client.name) scheduled to be closed ASAP for overcoming of output buffer limits.")
+            replicas.removeAll { $0 === link }
+            link.client.closing = true
+            link.client.transport?.close()
+        }
+    }
+
+    /// Redis's checkClientOutputBufferLimits for the replica class (`client-output-buffer-limit replica`):
+    /// over the hard limit, or over the soft limit for longer than its seconds.
+    func exceedsOutputLimit(_ link: ReplicaLink, transport: ClientTransport, added: Int) -> Bool {
+        let limit = server.config.clientOutputBufferLimits[ClientOutputBufferLimit.replica]
+        guard limit.hardBytes > 0 || limit.softBytes > 0 else { return false }
+        var pending = transport.pendingOutputBytes
+        if link.rdbBytes > 0 {
+            link.streamBytesSinceSync += added
+            if pending <= link.streamBytesSinceSync {
+                link.rdbBytes = 0  // the snapshot has left
+            } else {
+                pending = max(0, pending - link.rdbBytes)
+            }
+        }
+        let used = UInt64(pending)
+        if limit.hardBytes > 0 && used >= limit.hardBytes { return true }
+        if limit.softBytes > 0 && used >= limit.softBytes {
+            let now = server.clock.nowMillis()
+            if link.softLimitSince == 0 {
+                link.softLimitSince = now
+            } else if (now - link.softLimitSince) / 1000 > Int64(limit.softSeconds) {
+                return true
+            }
+        } else {
+            link.softLimitSince = 0
+        }
+        return false
+    }
+
+    /// Periodic work (call about once a second): PING the replicas every `repl-ping-replica-period`.
+    public func cron(nowMillis: Int64) {
+        guard !replicas.isEmpty, backlog != nil else { return }
+        if nowMillis - lastPingMillis >= Int64(pingPeriodSeconds) * 1000 {
+            lastPingMillis = nowMillis
+            var out = ByteBufferAllocator().buffer(capacity: 16)
+            writeCommand(&out, [ByteBuffer(string: "PING")])
+            feed(out)
+        }
+    }
+
+    private func clientGone(_ client: Client) {
+        pending.removeValue(forKey: ObjectIdentifier(client))
+        writeOffsets.removeValue(forKey: client.id)
+        waiters.removeAll { $0.client === client }
+        if let i = replicas.firstIndex(where: { $0.client === client }) {
+            let link = replicas.remove(at: i)
+            server.logger.notice("Connection with replica \(link.ip):\(link.listeningPort) lost.")
+        }
+    }
+
+    public func link(for client: Client) -> ReplicaLink? { replicas.first { $0.client === client } }
+
+    // MARK: commands
+
+    var commandSpecs: [CommandSpec] {
+        [
+            CommandSpec("replconf", arity: -1, flags: [.admin, .noscript, .loading, .stale, .allowBusy],
+                        group: "server", summary: "An internal command for configuring the replication stream",
+                        since: "3.0.0", acl: ["dangerous"]) { [unowned self] ctx in try self.replconf(ctx) },
+            CommandSpec("psync", arity: -3, flags: [.admin, .noscript, .noAsyncLoading, .noMulti], group: "server",
+                        summary: "Internal command used for replication", since: "2.8.0",
+                        acl: ["dangerous"], arguments: ["replicationid", "offset"]) { [unowned self] ctx in
+                try self.psync(ctx, legacy: false)
+            },
+            CommandSpec("role", arity: 1, flags: [.noscript, .loading, .stale, .fast], group: "server",
+                        summary: "Return the role of the instance in the context of replication", since: "2.8.12",
+                        acl: ["admin", "dangerous"]) { [unowned self] ctx in self.role(ctx) },
+            CommandSpec("wait", arity: 3, flags: [.noscript], group: "generic",
+                        summary: "Wait for the synchronous replication of all the write commands sent in the context of the current connection",
+                        since: "3.0.0", acl: ["connection"], arguments: ["numreplicas", "timeout"]) { [unowned self] ctx in
+                try self.wait(ctx)
+            },
+            CommandSpec("sync", arity: 1, flags: [.admin, .noscript, .noAsyncLoading, .noMulti], group: "server",
+                        summary: "Internal command used for replication", acl: ["dangerous"]) { [unowned self] ctx in
+                try self.psync(ctx, legacy: true)
+            },
+        ]
+    }
+
+    func replconf(_ ctx: CommandContext) throws {
+        if ctx.argc % 2 == 0 { throw CommandError.syntax }
+        let client = ctx.client
+        let info = pending[ObjectIdentifier(client)] ?? PendingReplicaInfo()
+        var j = 1
+        while j < ctx.argc {
+            let option = ctx.string(j).lowercased()
+            switch option {
+            case "listening-port":
+                let port = try ctx.int(j + 1)
+                info.listeningPort = port
+                link(for: client)?.listeningPort = port
+            case "ip-address":
+                info.announcedIP = ctx.string(j + 1)
+                link(for: client)?.announcedIP = info.announcedIP
+            case "capa":
+                let capa = ctx.string(j + 1).lowercased()
+                if capa == "eof" { info.capaEOF = true }
+                if capa == "psync2" { info.capaPSYNC2 = true }
+            case "ack":
+                // From a replica: its processed offset. Never replied to.
+                guard let link = link(for: client) else { return }
+                if let offset = Int64(ctx.string(j + 1)), offset > link.ackOffset { link.ackOffset = offset }
+                link.ackTimeMillis = ctx.server.clock.nowMillis()
+                serveWaiters()
+                return
+            case "getack":
+                // Only a replica answers GETACK (to its master); a master ignores it without a reply.
+                return
+            case "rdb-only", "rdb-filter-only":
+                // Accepted as Redis 7.0 does for its own tools (value 0/1).
+                break
+            default:
+                throw CommandError.err("Unrecognized REPLCONF option: \(ctx.string(j))")
+            }
+            j += 2
+        }
+        pending[ObjectIdentifier(client)] = info
+        ctx.ok()
+    }
+
+    // MARK: WAIT
+
+    /// Online replicas that acknowledged at least `offset`.
+    public func acknowledged(_ offset: Int64) -> Int {
+        replicas.reduce(0) { $0 + ($1.state == .online && $1.ackOffset >= offset ? 1 : 0) }
+    }
+
+    func wait(_ ctx: CommandContext) throws {
+        let numReplicas = try ctx.int(1)
+        guard let timeout = Int64(ctx.string(2)) else {
+            throw CommandError.err("timeout is not an integer or out of range")
+        }
+        if timeout < 0 { throw CommandError.err("timeout is negative") }
+        let client = ctx.client
+        let offset = writeOffsets[client.id] ?? 0
+        let acked = acknowledged(offset)
+        if acked >= numReplicas || client.flags.contains(.multi) || ctx.server.inNestedCall {
+            ctx.integer(acked)
+            return
+        }
+        let waiter = Waiter(client: client, spec: ctx.server.commands.commands["wait"], offset: offset, numReplicas: numReplicas)
+        waiters.append(waiter)
+        client.flags.insert(.blocked)
+        if timeout > 0 {
+            client.transport?.scheduleTimer(afterMillis: timeout) { [weak self, weak waiter] in
+                guard let self, let waiter else { return }
+                self.finish(waiter)
+            }
+        }
+        requestAcks()
+    }
+
+    /// Asks every replica for its offset (REPLCONF GETACK * in the stream), once per event-loop pass.
+    private func requestAcks() {
+        guard !getAckScheduled, let transport = waiters.last?.client.transport else { return }
+        getAckScheduled = true
+        transport.scheduleTimer(afterMillis: 0) { [weak self] in self?.sendGetAck() }
+    }
+
+    func sendGetAck() {
+        getAckScheduled = false
+        guard backlog != nil, !replicas.isEmpty else { return }
+        var out = ByteBufferAllocator().buffer(capacity: 48)
+        writeCommand(&out, ["REPLCONF", "GETACK", "*"].map { ByteBuffer(string: $0) })
+        feed(out)
+    }
+
+    /// Unparks the WAIT clients whose target is reached.
+    func serveWaiters() {
+        guard !waiters.isEmpty else { return }
+        for waiter in waiters where acknowledged(waiter.offset) >= waiter.numReplicas {
+            finish(waiter)
+        }
+    }
+
+    /// Replies with the number of replicas that acknowledged the client's writes and resumes its input.
+    private func finish(_ waiter: Waiter) {
+        guard let i = waiters.firstIndex(where: { $0 === waiter }) else { return }
+        waiters.remove(at: i)
+        let client = waiter.client
+        client.flags.remove(.blocked)
+        waiter.spec?.stat.calls += 1
+        server.stats.totalCommandsProcessed += 1
+        client.output.writeRESPInteger(acknowledged(waiter.offset))
+        client.transport?.setReadingEnabled(true)
+    }
+
+    func psync(_ ctx: CommandContext, legacy: Bool) throws {
+        let client = ctx.client
+        // Already a replica: Redis ignores the command.
+        if client.flags.contains(.replica) { return }
+        if client.flags.contains(.multi) { throw CommandError.err("Command not allowed inside a transaction") }
+        guard let transport = client.transport else { return }
+        let info = pending.removeValue(forKey: ObjectIdentifier(client)) ?? PendingReplicaInfo()
+        // Whatever replies are still buffered go out first: from here on this connection's bytes are sent directly.
+        if client.output.readableBytes > 0 {
+            transport.send(client.output)
+            client.output.clear()
+        }
+        let link = ReplicaLink(client: client)
+        link.listeningPort = info.listeningPort
+        link.announcedIP = info.announcedIP
+        link.capaEOF = info.capaEOF
+        link.capaPSYNC2 = info.capaPSYNC2
+        link.ackTimeMillis = ctx.server.clock.nowMillis()
+
+        if !legacy {
+            let requestedID = ctx.string(1)
+            let requestedOffset = Int64(ctx.string(2))
+            if requestedID.lowercased() == replid.lowercased(), let offset = requestedOffset,
+               let backlog, backlog.canServe(from: offset) {
+                client.flags.insert(.replica)
+                link.state = .online
+                replicas.append(link)
+                var out = ByteBufferAllocator().buffer(capacity: 64)
+                out.writeString(link.capaPSYNC2 ? "+CONTINUE \(replid)\r\n" : "+CONTINUE\r\n")
+                let missing = backlog.bytes(from: offset)
+                out.writeBytes(missing)
+                transport.send(out)
+                syncPartialOK += 1
+                server.logger.notice("Partial resynchronization request from \(link.ip):\(link.listeningPort) accepted. Sending \(missing.count) bytes of backlog starting from offset \(offset).")
+                return
+            }
+            if requestedID != "?" {
+                syncPartialErr += 1
+                server.logger.notice("Partial resynchronization not accepted: Replication ID mismatch or offset out of range (Replica asked for '\(requestedID)', my replication IDs are '\(replid)')")
+            } else {
+                server.logger.notice("Full resync requested by replica \(link.ip):\(link.listeningPort)")
+            }
+        }
+        fullResync(link, transport: transport, legacy: legacy)
+    }
+
+    /// FULLRESYNC: snapshot now (consumed right here, on the command thread), sent as `$<len>` payload, then
+    /// the replica is online and gets everything fed after this offset.
+    private func fullResync(_ link: ReplicaLink, transport: ClientTransport, legacy: Bool) {
+        if backlog == nil {
+            // First replica ever: a fresh history, as Redis's createReplicationBacklog after changeReplicationId.
+            backlog = ReplicationBacklog(size: backlogSize, masterOffset: masterOffset)
+        }
+        link.client.flags.insert(.replica)
+        // The next unit re-selects its database, whatever the replica's loaded state.
+        streamDB = -1
+        let offset = masterOffset
+        var out = ByteBufferAllocator().buffer(capacity: 128)
+        if !legacy { out.writeString("+FULLRESYNC \(replid) \(offset)\r\n") }
+        let now = server.clock.nowMillis()
+        let rdb = RDBWriter.serialize(server.engine.snapshot(), aux: [
+            ("redis-ver", "7.0.15"), ("redis-bits", "64"), ("ctime", String(now / 1000)),
+            ("used-mem", String(server.engine.usedMemoryEstimate)), ("repl-stream-db", "0"),
+            ("repl-id", replid), ("repl-offset", String(offset)), ("aof-base", "0"),
+        ])
+        out.writeString("$\(rdb.count)\r\n")
+        out.writeBytes(rdb)
+        transport.send(out)
+        link.rdbBytes = out.readableBytes
+        link.state = .online
+        replicas.append(link)
+        syncFull += 1
+        server.logger.notice("Synchronization with replica \(link.ip):\(link.listeningPort) succeeded (\(rdb.count) bytes of RDB)")
+    }
+}
