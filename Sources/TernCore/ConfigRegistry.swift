@@ -136,6 +136,8 @@ public enum ConfigRegistry {
         enumeration("maxmemory-policy", memoryPolicies, mutable: true, \.maxMemoryPolicy),
         // Replication
         bool("replica-read-only", alias: "slave-read-only", mutable: true, \.replicaReadOnly),
+        integer("repl-backlog-size", kind: .memory, min: 16 * 1024, max: longMax, mutable: true, \.replBacklogSize),
+        integer("repl-ping-replica-period", min: 1, max: intMax, mutable: true, \.replPingReplicaPeriod),
         // Clients and events
         clientOutputBufferLimit(),
         notifyKeyspaceEvents(),

@@ -51,6 +51,10 @@ public final class ServerConfig {
 
     // Replication-facing (read by the core's call path)
     public var replicaReadOnly: Bool = true
+    /// Bytes of propagated stream kept for partial resyncs (created with the first replica).
+    public var replBacklogSize: Int = 1024 * 1024
+    /// Seconds between the PINGs the master sends down the replication stream.
+    public var replPingReplicaPeriod: Int = 10
 
     /// The config file this server was started with (CONFIG REWRITE target); empty when none.
     public var configFile: String = ""

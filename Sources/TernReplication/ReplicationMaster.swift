@@ -48,7 +48,8 @@ public final class ReplicationMaster: PropagationHook {
     public private(set) var replid: String
     public private(set) var masterOffset: Int64 = 0
     public private(set) var backlog: ReplicationBacklog?
-    public var backlogSize: Int
+    /// `repl-backlog-size`, read when the backlog is created (with the first replica).
+    public var backlogSize: Int { server.config.replBacklogSize }
     public private(set) var replicas: [ReplicaLink] = []
     public private(set) var syncFull = 0
     public private(set) var syncPartialOK = 0
@@ -57,7 +58,8 @@ public final class ReplicationMaster: PropagationHook {
     private var streamDB = -1
     private var pending: [ObjectIdentifier: PendingReplicaInfo] = [:]
     private var lastPingMillis: Int64 = 0
-    public var pingPeriodSeconds = 10
+    /// `repl-ping-replica-period`.
+    public var pingPeriodSeconds: Int { server.config.replPingReplicaPeriod }
     /// master_repl_offset right after each client's last write that was propagated (Redis's c->woff).
     private var writeOffsets: [UInt64: Int64] = [:]
     /// Clients parked in WAIT, in arrival order.
@@ -77,9 +79,8 @@ public final class ReplicationMaster: PropagationHook {
         }
     }
 
-    public init(server: ServerState, backlogSize: Int = 1 << 20) {
+    public init(server: ServerState) {
         self.server = server
-        self.backlogSize = backlogSize
         self.replid = server.metrics.replicationID
     }
 

@@ -33,9 +33,11 @@ final class ReplicationMasterTests: XCTestCase {
 
     override func setUp() {
         clock = ManualClock()
-        server = ServerState(config: ServerConfig(), engine: MemoryEngine(databases: 16),
+        let config = ServerConfig()
+        config.replBacklogSize = 64  // tiny, so tests can overflow it (below what CONFIG SET accepts)
+        server = ServerState(config: config, engine: MemoryEngine(databases: 16),
                              commands: BuiltinCommands.table(), clock: clock)
-        master = ReplicationMaster(server: server, backlogSize: 64)
+        master = ReplicationMaster(server: server)
         master.install()
     }
 

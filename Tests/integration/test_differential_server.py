@@ -103,7 +103,8 @@ def test_time_shape(pair):
 COMMON_CONFIG = ["maxmemory", "maxmemory-policy", "timeout", "databases", "maxclients", "hz", "proto-max-bulk-len",
                  "client-query-buffer-limit", "requirepass", "tcp-keepalive",
                  "protected-mode", "slowlog-log-slower-than", "slowlog-max-len",
-                 "bind", "tcp-backlog", "loglevel", "latency-monitor-threshold"]
+                 "bind", "tcp-backlog", "loglevel", "latency-monitor-threshold", "repl-backlog-size",
+                 "repl-ping-replica-period", "notify-keyspace-events", "client-output-buffer-limit"]
 
 
 @pytest.mark.parametrize("param", COMMON_CONFIG)
