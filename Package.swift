@@ -15,6 +15,7 @@ let package = Package(
     products: [
         .executable(name: "tern-server", targets: ["tern-server"]),
         .library(name: "TernCore", targets: ["TernCore"]),
+        .library(name: "RESP", targets: ["RESP"]),
         .library(name: "TernStorage", targets: ["TernStorage"]),
         .library(name: "TernMemory", targets: ["TernMemory"]),
         .library(name: "TernLMDB", targets: ["TernLMDB"]),

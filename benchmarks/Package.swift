@@ -12,6 +12,15 @@ let package = Package(
     ],
     targets: [
         .executableTarget(
+            name: "RESPBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "RESP", package: "Tern"),
+            ],
+            path: "Benchmarks/RESPBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
             name: "StorageBenchmarks",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
