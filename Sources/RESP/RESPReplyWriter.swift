@@ -36,22 +36,61 @@ extension ByteBuffer {
 
     @inlinable
     public mutating func writeRESPInteger(_ value: Int) {
-        writeInteger(UInt8(ascii: ":"))
-        writeDecimal(value)
-        writeCRLF()
+        writeRESPFrame(UInt8(ascii: ":"), value, body: nil)
+    }
+
+    /// `<marker><number>\r\n` and, when given, `<body>\r\n`, in one write: one capacity check instead of five.
+    @inlinable
+    public mutating func writeRESPFrame(_ marker: UInt8, _ number: Int, body: UnsafeRawBufferPointer?) {
+        let bodyCount = body.map { $0.count + 2 } ?? 0
+        writeWithUnsafeMutableBytes(minimumWritableBytes: 24 + bodyCount) { out -> Int in
+            out[0] = marker
+            var i = 1
+            if number < 0 {
+                out[i] = UInt8(ascii: "-")
+                i += 1
+            }
+            var magnitude = number.magnitude
+            var digits = 1
+            var probe = magnitude
+            while probe >= 10 {
+                probe /= 10
+                digits += 1
+            }
+            var position = i + digits - 1
+            repeat {
+                out[position] = UInt8(truncatingIfNeeded: magnitude % 10) &+ 48
+                magnitude /= 10
+                position -= 1
+            } while magnitude > 0
+            i += digits
+            out[i] = 13
+            out[i + 1] = 10
+            i += 2
+            if let body {
+                if body.count > 0 {
+                    (out.baseAddress! + i).copyMemory(from: body.baseAddress!, byteCount: body.count)
+                }
+                i += body.count
+                out[i] = 13
+                out[i + 1] = 10
+                i += 2
+            }
+            return i
+        }
     }
 
     @inlinable
     public mutating func writeRESPBulk(_ bytes: ByteBuffer) {
-        writeInteger(UInt8(ascii: "$"))
-        writeDecimal(bytes.readableBytes)
-        writeCRLF()
-        writeImmutableBuffer(bytes)
-        writeCRLF()
+        bytes.withUnsafeReadableBytes { writeRESPFrame(UInt8(ascii: "$"), $0.count, body: $0) }
     }
 
     @inlinable
     public mutating func writeRESPBulk<Bytes: Collection>(_ bytes: Bytes) where Bytes.Element == UInt8 {
+        let done: Void? = bytes.withContiguousStorageIfAvailable {
+            writeRESPFrame(UInt8(ascii: "$"), $0.count, body: UnsafeRawBufferPointer($0))
+        }
+        if done != nil { return }
         writeInteger(UInt8(ascii: "$"))
         writeDecimal(bytes.count)
         writeCRLF()
@@ -86,9 +125,7 @@ extension ByteBuffer {
 
     @inlinable
     public mutating func writeRESPArrayHeader(_ count: Int) {
-        writeInteger(UInt8(ascii: "*"))
-        writeDecimal(count)
-        writeCRLF()
+        writeRESPFrame(UInt8(ascii: "*"), count, body: nil)
     }
 
     /// A map of `count` pairs: `%count` in RESP3, a flat array of 2*count in RESP2.
