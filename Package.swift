@@ -75,7 +75,11 @@ let package = Package(
         .testTarget(name: "TernReplicationTests", dependencies: [
             "TernReplication", "TernCore", "TernMemory", "TernStorage", "RESP", .product(name: "NIOCore", package: "swift-nio"),
         ]),
-        .testTarget(name: "TernServerTests", dependencies: ["TernServer", "TernCore"]),
+        .testTarget(name: "TernServerTests", dependencies: [
+            "TernServer", "TernCore", "RESP",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+        ]),
     ],
     swiftLanguageModes: [.v5]
 )
