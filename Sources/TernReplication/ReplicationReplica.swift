@@ -371,18 +371,28 @@ public final class ReplicationReplica {
             case .eofPayload(let marker):
                 let n = input.readableBytes
                 guard n > 0 else { return }
+                let searchFrom = max(0, rdb.count - 39)
                 input.withUnsafeReadableBytes { rdb.append(contentsOf: $0) }
-                input.moveReaderIndex(forwardBy: n)
-                if rdb.count >= 40 && rdb.suffix(40).elementsEqual(marker) {
-                    rdb.removeLast(40)
-                    try load()
-                } else {
-                    return
-                }
+                input.clear()
+                guard let end = Self.find(marker, in: rdb, from: searchFrom) else { return }
+                // Whatever follows the marker is already the command stream.
+                input.writeBytes(rdb[(end + marker.count)...])
+                rdb.removeSubrange(end...)
+                try load()
             case .online:
                 guard try applyNextCommand() else { return }
             }
         }
+    }
+
+    static func find(_ needle: [UInt8], in haystack: [UInt8], from: Int) -> Int? {
+        guard let first = needle.first, haystack.count >= needle.count else { return nil }
+        var i = from
+        while i + needle.count <= haystack.count {
+            if haystack[i] == first && haystack[i..<(i + needle.count)].elementsEqual(needle) { return i }
+            i += 1
+        }
+        return nil
     }
 
     /// Replaces the dataset with the received snapshot (parsed and verified first: a bad payload leaves the
