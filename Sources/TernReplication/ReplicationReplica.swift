@@ -61,6 +61,10 @@ public final class ReplicationReplica {
     private var lastAckMillis: Int64 = 0
     private var nextAttemptMillis: Int64 = 0
     private var context: CommandContext?
+    /// When the link last went down (master_link_down_since_seconds), 0 if it never was up.
+    private var linkDownSinceMillis: Int64 = 0
+    /// Redis's default `repl-timeout` (60 s): a silent master (handshake, transfer or stream) drops the link.
+    public var timeoutMillis: Int64 = 60_000
 
     public init(server: ServerState, master: ReplicationMaster) {
         self.server = server
@@ -144,6 +148,10 @@ public final class ReplicationReplica {
             fields.append(("master_sync_total_bytes", "-1"))
             fields.append(("master_sync_read_bytes", String(rdb.count)))
         }
+        if state != .connected {
+            let since = linkDownSinceMillis == 0 ? -1 : max(0, (now - linkDownSinceMillis) / 1000)
+            fields.append(("master_link_down_since_seconds", String(since)))
+        }
         fields += [
             ("slave_priority", "100"),
             ("slave_read_only", server.config.replicaReadOnly ? "1" : "0"),
@@ -207,6 +215,7 @@ public final class ReplicationReplica {
     private func linkDown(_ reason: String) {
         guard masterHost != nil else { return }
         if state == .connected {
+            linkDownSinceMillis = server.clock.nowMillis()
             server.logger.notice("Connection with master lost.")
         } else {
             server.logger.warning("Master link failed: \(reason)")
@@ -220,6 +229,10 @@ public final class ReplicationReplica {
     /// Periodic work (call several times a second): reconnect, and REPLCONF ACK every second.
     public func cron(nowMillis: Int64) {
         if state == .connect && nowMillis >= nextAttemptMillis { connect() }
+        if (state == .handshake || state == .sync || state == .connected) && nowMillis - lastIOMillis > timeoutMillis {
+            linkDown(state == .connected ? "MASTER timeout: no data nor PING received..." : "Timeout connecting to the MASTER...")
+            return
+        }
         if state == .connected && nowMillis - lastAckMillis >= 1000 { sendAck() }
     }
 

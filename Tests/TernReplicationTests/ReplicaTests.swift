@@ -165,6 +165,7 @@ final class ReplicaTests: XCTestCase {
         XCTAssertTrue(replica.lastError?.contains("Wrong RDB checksum") == true, replica.lastError ?? "")
         XCTAssertEqual(run("GET", "old"), "$1\r\nx\r\n")
         XCTAssertTrue(run("INFO", "replication").contains("master_link_status:down\r\n"))
+        XCTAssertTrue(run("INFO", "replication").contains("master_link_down_since_seconds:-1\r\n"))
         // A new attempt a second later.
         let attempts = generations.count
         replica.cron(nowMillis: clock.nowMillis())
@@ -190,6 +191,16 @@ final class ReplicaTests: XCTestCase {
         let stale = FakeMasterLink()
         replica.linkActive(generation: 0, transport: stale)
         XCTAssertTrue(stale.closed)
+    }
+
+    func testSilentMasterTimesOut() {
+        let link = handshake()
+        feed(link, "$10\r\nREDIS")
+        clock.advance(millis: 60_001)
+        replica.cron(nowMillis: clock.nowMillis())
+        XCTAssertTrue(link.closed)
+        XCTAssertEqual(replica.state, .connect)
+        XCTAssertTrue(replica.lastError?.contains("Timeout") == true)
     }
 
     func testStreamParserBounds() throws {
