@@ -29,6 +29,8 @@ public final class TernServerApp: Service, @unchecked Sendable {
     private var logger: Logger
     /// Master side of replication (REPLCONF/PSYNC/SYNC, backlog, the propagation hook).
     public let replication: ReplicationMaster
+    /// Replica side of replication (REPLICAOF / SLAVEOF, the link to a master).
+    public let replica: ReplicationReplica
 
     public init(config: ServerConfig, engine: (any StorageEngine)? = nil, logger: Logger) throws {
         self.config = config
@@ -47,6 +49,8 @@ public final class TernServerApp: Service, @unchecked Sendable {
         self.stopPromise = loop.makePromise(of: Void.self)
         self.replication = ReplicationMaster(server: state)
         replication.install()
+        self.replica = ReplicationReplica(server: state, master: replication)
+        replica.install()
         self.batchMode = storage.batchMode
         state.shutdownHandler = { [weak self] request in self?.handleShutdownCommand(request) }
         config.runtimeObservers.append { [weak self] name in
@@ -117,6 +121,24 @@ public final class TernServerApp: Service, @unchecked Sendable {
                 throw StartupError("Failed opening Unix socket: \(error)")
             }
         }
+        replica.listeningPort = boundPort ?? config.port
+        replica.runInBatch = { [unowned self] body in
+            openBatchIfNeeded()
+            body()
+        }
+        replica.connector = { [unowned self] host, port, generation in
+            let replica = self.replica
+            ClientBootstrap(group: loop)
+                .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+                .connectTimeout(.seconds(10))
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(MasterLinkHandler(replica: replica, generation: generation))
+                    }
+                }
+                .connect(host: host, port: port)
+                .whenFailure { error in replica.linkFailed(generation: generation, error: "\(error)") }
+        }
         scheduleCron()
     }
 
@@ -186,6 +208,7 @@ public final class TernServerApp: Service, @unchecked Sendable {
         state.engine.maintenance()
         state.trackInstantaneousMetrics()
         replication.cron(nowMillis: now)
+        replica.cron(nowMillis: now)
         if state.pausedUntilMillis != 0 && state.pausedUntilMillis <= now {
             state.resumePausedClients()
         }
