@@ -51,6 +51,7 @@ let package = Package(
         .target(name: "TernReplication", dependencies: [
             "TernCore", "TernStorage", "RESP",
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "DequeModule", package: "swift-collections"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: commandThread),
         // NIO bootstrap, config loading, logging, lifecycle.
