@@ -138,6 +138,7 @@ public enum ConfigRegistry {
         bool("replica-read-only", alias: "slave-read-only", mutable: true, \.replicaReadOnly),
         integer("repl-backlog-size", kind: .memory, min: 16 * 1024, max: longMax, mutable: true, \.replBacklogSize),
         integer("repl-ping-replica-period", min: 1, max: intMax, mutable: true, \.replPingReplicaPeriod),
+        replicaOf(),
         // Clients and events
         clientOutputBufferLimit(),
         notifyKeyspaceEvents(),
@@ -548,6 +549,26 @@ extension ConfigRegistry {
                 let force = emptyIsUnset ? true : v != ServerConfig()[keyPath: key]
                 return .line("\(n) \(quoted(v))", force: force)
             },
+            applier: nil)
+    }
+
+    /// `replicaof <host> <port>` (alias `slaveof`): replicate from that master at start-up. At run time the
+    /// REPLICAOF command changes it; CONFIG SET refuses it as Redis does.
+    static func replicaOf() -> ConfigDirective {
+        ConfigDirective(
+            name: "replicaof", alias: "slaveof", kind: .special, mutable: false, protected: false, multiArg: true,
+            minimum: 0, maximum: 0, unsigned: false,
+            getter: { $0.replicaOf },
+            setter: { c, a in
+                guard a.count == 2 else { throw ConfigValueError("wrong number of arguments") }
+                if a[0].lowercased() == "no" && a[1].lowercased() == "one" {
+                    c.replicaOf = ""
+                    return
+                }
+                guard let port = Int(a[1]), port > 0, port < 65536 else { throw ConfigValueError("Invalid master port") }
+                c.replicaOf = "\(a[0]) \(port)"
+            },
+            rewriter: { c, n in c.replicaOf.isEmpty ? .remove : .line("\(n) \(c.replicaOf)", force: true) },
             applier: nil)
     }
 

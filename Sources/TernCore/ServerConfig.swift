@@ -55,6 +55,8 @@ public final class ServerConfig {
     public var replBacklogSize: Int = 1024 * 1024
     /// Seconds between the PINGs the master sends down the replication stream.
     public var replPingReplicaPeriod: Int = 10
+    /// `replicaof <host> <port>` at start-up ("host port"; empty: a master).
+    public var replicaOf: String = ""
 
     /// The config file this server was started with (CONFIG REWRITE target); empty when none.
     public var configFile: String = ""

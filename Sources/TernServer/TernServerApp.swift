@@ -139,6 +139,12 @@ public final class TernServerApp: Service, @unchecked Sendable {
                 .connect(host: host, port: port)
                 .whenFailure { error in replica.linkFailed(generation: generation, error: "\(error)") }
         }
+        // `replicaof host port` in the config or on the command line: start replicating once serving.
+        let parts = config.replicaOf.split(separator: " ")
+        if parts.count == 2, let port = Int(parts[1]) {
+            let host = String(parts[0])
+            loop.execute { [replica] in replica.start(host: host, port: port) }
+        }
         scheduleCron()
     }
 

@@ -179,3 +179,22 @@ def test_stock_redis_compact_encodings_refused_clearly(workdir):
     finally:
         replica.stop()
         master.stop()
+
+
+def test_replicaof_on_the_command_line(workdir):
+    master = tern("master", "memory", workdir)
+    replica = None
+    try:
+        m = client(master)
+        m.set("from-master", "1")
+        replica = ServerProcess("replica", lambda port: [
+            TERN_BIN, "--port", str(port), "--bind", "127.0.0.1", "--replicaof", "127.0.0.1", str(master.port)]).start()
+        r = client(replica)
+        wait_in_sync(m, r)
+        assert r.get("from-master") == b"1"
+        assert r.config_get("replicaof") == {"replicaof": "127.0.0.1 %d" % master.port}
+        assert info(r, "replication")["role"] == "slave"
+    finally:
+        if replica:
+            replica.cleanup()
+        master.cleanup()
