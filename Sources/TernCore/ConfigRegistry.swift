@@ -139,6 +139,8 @@ public enum ConfigRegistry {
         integer("repl-backlog-size", kind: .memory, min: 16 * 1024, max: longMax, mutable: true, \.replBacklogSize),
         integer("repl-ping-replica-period", min: 1, max: intMax, mutable: true, \.replPingReplicaPeriod),
         replicaOf(),
+        string("masterauth", emptyIsUnset: true, mutable: true, \.masterAuth),
+        string("masteruser", emptyIsUnset: true, mutable: true, \.masterUser),
         // Clients and events
         clientOutputBufferLimit(),
         notifyKeyspaceEvents(),

@@ -57,6 +57,9 @@ public final class ServerConfig {
     public var replPingReplicaPeriod: Int = 10
     /// `replicaof <host> <port>` at start-up ("host port"; empty: a master).
     public var replicaOf: String = ""
+    /// Password (and user) this replica authenticates to its master with.
+    public var masterAuth: String = ""
+    public var masterUser: String = ""
 
     /// The config file this server was started with (CONFIG REWRITE target); empty when none.
     public var configFile: String = ""

@@ -24,7 +24,7 @@ public final class ReplicationReplica {
 
     enum Phase {
         case idle
-        case pingReply, portReply, capaReply, psyncReply
+        case pingReply, authReply, portReply, capaReply, psyncReply
         case bulkHeader
         case payload(remaining: Int)
         case eofPayload(marker: [UInt8])
@@ -315,6 +315,20 @@ public final class ReplicationReplica {
                     throw LinkError(description: "Error reply to PING from master: '\(line)'")
                 }
                 server.logger.notice("Master replied to PING, replication can continue...")
+                let config = server.config
+                if !config.masterAuth.isEmpty {
+                    send(config.masterUser.isEmpty ? ["AUTH", config.masterAuth]
+                                                   : ["AUTH", config.masterUser, config.masterAuth])
+                    phase = .authReply
+                } else {
+                    send(["REPLCONF", "listening-port", String(listeningPort)])
+                    phase = .portReply
+                }
+            case .authReply:
+                guard let line = try readLine() else { return }
+                if line.hasPrefix("-") {
+                    throw LinkError(description: "Unable to AUTH to MASTER: \(line)")
+                }
                 send(["REPLCONF", "listening-port", String(listeningPort)])
                 phase = .portReply
             case .portReply:

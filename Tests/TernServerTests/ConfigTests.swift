@@ -286,7 +286,7 @@ final class ConfigTests: XCTestCase {
             "slowlog-max-len": "10", "latency-monitor-threshold": "5", "maxmemory": "12345",
             "maxmemory-policy": "allkeys-random", "replica-read-only": "no", "lmdb-path": "/tmp/x.lmdb",
             "lmdb-sync": "everysec", "lmdb-map-size": "2mb", "lmdb-max-size": "1gb",
-            "repl-backlog-size": "2mb", "repl-ping-replica-period": "5", "replicaof": "127.0.0.1 7001",
+            "repl-backlog-size": "2mb", "repl-ping-replica-period": "5", "replicaof": "127.0.0.1 7001", "masterauth": "pw", "masteruser": "default",
             "client-output-buffer-limit": "normal 1mb 2mb 3 replica 4 5 6 pubsub 7kb 8 9",
             "notify-keyspace-events": "KEx$",
         ]

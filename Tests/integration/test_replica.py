@@ -198,3 +198,22 @@ def test_replicaof_on_the_command_line(workdir):
         if replica:
             replica.cleanup()
         master.cleanup()
+
+
+def test_masterauth_with_a_password_protected_master(workdir):
+    master = ServerProcess("master-auth", lambda port: [
+        TERN_BIN, "--port", str(port), "--bind", "127.0.0.1", "--requirepass", "s3cret"]).start()
+    replica = None
+    try:
+        m = redis.Redis(host="127.0.0.1", port=master.port, password="s3cret", socket_timeout=10)
+        m.set("guarded", "yes")
+        replica = ServerProcess("replica-auth", lambda port: [
+            TERN_BIN, "--port", str(port), "--bind", "127.0.0.1", "--replicaof", "127.0.0.1", str(master.port),
+            "--masterauth", "s3cret"]).start()
+        r = client(replica)
+        wait_in_sync(m, r)
+        assert r.get("guarded") == b"yes"
+    finally:
+        if replica:
+            replica.cleanup()
+        master.cleanup()
