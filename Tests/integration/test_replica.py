@@ -10,9 +10,8 @@ import pytest
 import redis
 
 from conftest import REDIS_BIN, TERN_BIN, ServerProcess
-from test_replication import assert_same, client, dump_db, info, write_dataset
+from test_replication import assert_same, client, dump_db, info, wait_in_sync, write_dataset
 
-DEADLINE = 30.0
 
 
 def tern(name, backend, workdir):
@@ -29,21 +28,6 @@ def workdir():
     d = tempfile.mkdtemp(prefix="tern-replica-")
     yield d
     shutil.rmtree(d, ignore_errors=True)
-
-
-def wait_in_sync(m, r):
-    """Until the replica's link is up and its offset equals the master's (bounded)."""
-    deadline = time.monotonic() + DEADLINE
-    last = None
-    while time.monotonic() < deadline:
-        ri = info(r, "replication")
-        mi = info(m, "replication")
-        last = (ri, mi)
-        if ri.get("master_link_status") == "up" and ri.get("slave_repl_offset") == mi["master_repl_offset"] \
-                and mi["master_repl_offset"] > 0:
-            return mi["master_repl_offset"]
-        time.sleep(0.05)
-    raise AssertionError("replica not in sync: %r" % (last,))
 
 
 @pytest.mark.parametrize("backend", ["memory", "lmdb"])
