@@ -160,6 +160,11 @@ public final class CommandTable: @unchecked Sendable {
         commands[spec.name] = spec
     }
 
+    /// Removes a command (MODULE UNLOAD of a plugin's commands).
+    public func unregister(_ name: String) {
+        commands.removeValue(forKey: name.lowercased())
+    }
+
     /// `rename-command old new`: the old name stops working; an empty new name disables the command.
     public func rename(_ old: String, to new: String) -> Bool {
         guard let spec = commands[old.lowercased()] else { return false }

@@ -141,13 +141,15 @@ public enum ConfigRegistry {
         replicaOf(),
         string("masterauth", emptyIsUnset: true, mutable: true, \.masterAuth),
         string("masteruser", emptyIsUnset: true, mutable: true, \.masterUser),
+        // Plugins
+        enumeration("enable-module-command", ["no", "yes", "local"], mutable: false, \.enableModuleCommand),
         // Clients and events
         clientOutputBufferLimit(),
         notifyKeyspaceEvents(),
     ]
 
     /// Directives only the config file takes (not CONFIG GET/SET): CONFIG REWRITE keeps their lines.
-    public static let fileOnlyDirectives: Set<String> = ["include", "rename-command"]
+    public static let fileOnlyDirectives: Set<String> = ["include", "rename-command", "loadmodule", "loadplugin"]
 
     static let byName: [String: ConfigDirective] = {
         var map: [String: ConfigDirective] = [:]

@@ -5,6 +5,7 @@ import ServiceLifecycle
 import TernCore
 import TernLMDB
 import TernMemory
+import TernPlugins
 import TernReplication
 import TernStorage
 #if canImport(Glibc)
@@ -31,6 +32,8 @@ public final class TernServerApp: Service, @unchecked Sendable {
     public let replication: ReplicationMaster
     /// Replica side of replication (REPLICAOF / SLAVEOF, the link to a master).
     public let replica: ReplicationReplica
+    /// Plugins: `loadplugin`/`loadmodule` at start, MODULE LOAD/UNLOAD at run time.
+    public let plugins: PluginHost
 
     public init(config: ServerConfig, engine: (any StorageEngine)? = nil, logger: Logger) throws {
         self.config = config
@@ -51,6 +54,8 @@ public final class TernServerApp: Service, @unchecked Sendable {
         replication.install()
         self.replica = ReplicationReplica(server: state, master: replication)
         replica.install()
+        self.plugins = PluginHost(server: state)
+        do { try plugins.loadConfigured() } catch { throw StartupError("\(error)") }
         self.batchMode = storage.batchMode
         state.shutdownHandler = { [weak self] request in self?.handleShutdownCommand(request) }
         config.runtimeObservers.append { [weak self] name in
