@@ -95,6 +95,16 @@ public enum GCRA {
         public var resetAfterSeconds: Int
         /// The TAT to store; nil when nothing changes (limited, or nothing to remember).
         public var newTAT: Int64?
+
+        public init(limited: Bool, limit: Int, remaining: Int, retryAfterSeconds: Int, resetAfterSeconds: Int,
+                    newTAT: Int64?) {
+            self.limited = limited
+            self.limit = limit
+            self.remaining = remaining
+            self.retryAfterSeconds = retryAfterSeconds
+            self.resetAfterSeconds = resetAfterSeconds
+            self.newTAT = newTAT
+        }
     }
 
     /// One request of `quantity` units at `now`, given the stored TAT (nil: none).
