@@ -36,6 +36,10 @@ public final class PluginHost: ModuleManager {
         server.keyspaceEventObservers.append { [unowned self] type, name, key, db in
             self.deliver(type, name, key, db)
         }
+        // INFO modules, one line per plugin as Redis 7.0 prints a module.
+        server.infoProviders["modules"] = { [unowned self] in
+            self.loaded.map { ("module", "name=\($0.plugin.name),ver=\($0.plugin.version),api=\(PluginABI.apiVersion),filters=0,usedby=[],using=[],options=[]") }
+        }
     }
 
     /// The `loadplugin` and `loadmodule` lines of the configuration, in that order. Throws on the first failure

@@ -49,13 +49,14 @@ public final class TernServerApp: Service, @unchecked Sendable {
         let table = BuiltinCommands.table()
         for (old, new) in config.renamedCommands { _ = table.rename(old, to: new) }
         self.state = ServerState(config: config, engine: storage, commands: table, logger: logger)
+        // Before anything that must not be abandoned half made (the stop promise): a plugin can refuse to load.
+        self.plugins = PluginHost(server: state)
+        do { try plugins.loadConfigured() } catch { throw StartupError("\(error)") }
         self.stopPromise = loop.makePromise(of: Void.self)
         self.replication = ReplicationMaster(server: state)
         replication.install()
         self.replica = ReplicationReplica(server: state, master: replication)
         replica.install()
-        self.plugins = PluginHost(server: state)
-        do { try plugins.loadConfigured() } catch { throw StartupError("\(error)") }
         self.batchMode = storage.batchMode
         state.shutdownHandler = { [weak self] request in self?.handleShutdownCommand(request) }
         config.runtimeObservers.append { [weak self] name in
