@@ -288,7 +288,7 @@ final class ConfigTests: XCTestCase {
             "lmdb-sync": "everysec", "lmdb-map-size": "2mb", "lmdb-max-size": "1gb",
             "repl-backlog-size": "2mb", "repl-ping-replica-period": "5", "replicaof": "127.0.0.1 7001", "masterauth": "pw", "masteruser": "default",
             "client-output-buffer-limit": "normal 1mb 2mb 3 replica 4 5 6 pubsub 7kb 8 9",
-            "notify-keyspace-events": "KEx$",
+            "notify-keyspace-events": "KEx$", "enable-module-command": "local",
         ]
         for d in ConfigRegistry.directives where d.name != "dir" {
             guard let v = values[d.name] else { return XCTFail("no test value for \(d.name)") }
