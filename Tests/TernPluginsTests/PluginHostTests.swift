@@ -221,6 +221,14 @@ final class PluginHostTests: XCTestCase {
         XCTAssertEqual(h.run("MODULE LOAD /nonexistent/libX.so"), .error("ERR Error loading the extension. Please check the server logs."))
     }
 
+    func testHelloListsTheModules() throws {
+        let h = try harness(["keyevents"])
+        guard case .map(let fields)? = h.run("HELLO 3"), let modules = fields.last else { return XCTFail("no HELLO map") }
+        XCTAssertEqual(modules.0, bulk("modules"))
+        XCTAssertEqual(modules.1, .array([.map([(bulk("name"), bulk("keyevents")), (bulk("ver"), .integer(1)),
+                                                (bulk("path"), bulk("(static)")), (bulk("args"), .array([]))])]))
+    }
+
     func testModuleCommandIsGuardedByEnableModuleCommand() throws {
         let h = PluginHarness()
         let refusal = RESPValue.error("ERR MODULE command not allowed. If the enable-module-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.")

@@ -55,7 +55,10 @@ enum ModuleCommands {
 
     static let loadFailed = CommandError.err("Error loading the extension. Please check the server logs.")
 
-    static func list(_ ctx: CommandContext) throws {
+    static func list(_ ctx: CommandContext) throws { writeList(ctx) }
+
+    /// The loaded modules as MODULE LIST (and HELLO's "modules" field) show them.
+    static func writeList(_ ctx: CommandContext) {
         let modules = ctx.server.modules?.loadedModules ?? []
         ctx.arrayHeader(modules.count)
         for m in modules {
