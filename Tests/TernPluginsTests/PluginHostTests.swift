@@ -89,6 +89,33 @@ final class ProbePlugin: TernPlugin {
             ctx.replicateVerbatim()
             return .ok
         }))
+        try registrar.register(PluginCommand("keys", arity: -2, flags: [.write, .noMulti], keys: (1, 1, 1),
+                                             summary: "key-level operations", handler: { ctx, args in
+            let k = args[1]
+            switch args.count > 2 ? Arguments.string(args[2]) : "" {
+            case "expire": return .bool(ctx.setExpiry(k, at: ctx.nowMillis + 5000))
+            case "expire-past": return .bool(ctx.setExpiry(k, at: ctx.nowMillis - 1))
+            case "persist": return .bool(ctx.setExpiry(k, at: nil))
+            case "del": return .bool(ctx.delete(k))
+            case "pop":
+                let popped = try ctx.listPop(k, count: 2, fromHead: true)
+                return .bulks(popped)
+            case "shrink":
+                let removed = try ctx.hashDelete(k, [Array("f".utf8)]) + ctx.setRemove(k, [Array("m".utf8)])
+                return .integer(removed)
+            case "zrem": return .integer(try ctx.zsetRemove(k, [Array("x".utf8)]))
+            case "zscore": return try ctx.zsetScore(k, Array("x".utf8)).map { .double($0) } ?? .null
+            case "notify":
+                ctx.notify("probe.event", key: k)
+                return .ok
+            case "set-past":
+                ctx.set(k, Array("v".utf8), expiry: .at(ctx.nowMillis - 1))
+                return .bool(ctx.exists(k))
+            default:
+                return .array([.bool(ctx.exists(k)), ctx.expiry(of: k).map { .integer(Int($0)) } ?? .null,
+                               .bulk(ctx.type(of: k)?.rawValue ?? "none")])
+            }
+        }))
         try registrar.register(PluginCommand("whoami", arity: 1, flags: [.readonly], summary: "context facts",
                                              handler: { ctx, _ in
             .integers([ctx.db, Int(ctx.clientID), Int(ctx.nowMillis), ctx.fromMaster ? 1 : 0])
@@ -306,6 +333,60 @@ final class PluginHostTests: XCTestCase {
         XCTAssertEqual(h.effects, ["MULTI", "SET before 1", "PROBE.TOUCH", "EXEC"])
         guard case .array(let facts)? = h.run("PROBE.WHOAMI") else { return XCTFail() }
         XCTAssertEqual(facts, [.integer(0), .integer(Int64(h.context.client.id)), .integer(h.clock.nowMillis()), .integer(0)])
+    }
+
+    func testKeyOperationsWatchAndEvents() throws {
+        let h = PluginHarness()
+        try h.host.install(ProbePlugin(), path: "(test)", arguments: [])
+        let now = h.clock.nowMillis()
+        h.run("SET s v")
+        XCTAssertEqual(h.run("PROBE.KEYS s"), .array([.integer(1), .null, bulk("string")]))
+        XCTAssertEqual(h.run("PROBE.KEYS s expire"), .integer(1))
+        XCTAssertEqual(h.run("PROBE.KEYS s"), .array([.integer(1), .integer(now + 5000), bulk("string")]))
+        XCTAssertEqual(h.run("PROBE.KEYS s persist"), .integer(1))
+        XCTAssertEqual(h.run("TTL s"), .integer(-1))
+        XCTAssertEqual(h.run("PROBE.KEYS s expire-past"), .integer(1))
+        XCTAssertEqual(h.run("EXISTS s"), .integer(0), "an expiry in the past deletes")
+        XCTAssertEqual(h.run("PROBE.KEYS s set-past"), .integer(0))
+        XCTAssertEqual(h.run("PROBE.KEYS nothing del"), .integer(0))
+        h.run("RPUSH l a b c")
+        XCTAssertEqual(h.run("PROBE.KEYS l pop"), .array([bulk("a"), bulk("b")]))
+        XCTAssertEqual(h.run("PROBE.KEYS l shrink"), .error("WRONGTYPE Operation against a key holding the wrong kind of value"))
+        h.run("HSET hs f 1")
+        XCTAssertEqual(h.run("PROBE.KEYS hs"), .array([.integer(1), .null, bulk("hash")]))
+        h.run("ZADD z 1.5 x 2 y")
+        XCTAssertEqual(h.run("PROBE.KEYS z zscore"), bulk("1.5"))
+        XCTAssertEqual(h.run("PROBE.KEYS z zrem"), .integer(1))
+        XCTAssertEqual(h.run("PROBE.KEYS z zscore"), .null)
+        // A plugin write dirties WATCH like a built-in's.
+        h.run("SET w 1")
+        h.run("WATCH w")
+        XCTAssertEqual(h.run("PROBE.KEYS w del"), .integer(1))
+        h.run("MULTI")
+        h.run("SET w 2")
+        XCTAssertEqual(h.run("EXEC"), .null)
+        // no-multi is refused inside MULTI.
+        h.run("MULTI")
+        XCTAssertEqual(h.run("PROBE.KEYS w"), .error("ERR Command not allowed inside a transaction"))
+        h.run("DISCARD")
+        // The module event reaches observers of the module class.
+        var seen: [KeyspaceEvent] = []
+        final class Watcher: TernPlugin {
+            let name = "watcher"
+            let sink: (KeyspaceEvent) -> Void
+            init(_ sink: @escaping (KeyspaceEvent) -> Void) { self.sink = sink }
+            func load(_ registrar: PluginRegistrar, arguments: [String]) throws {
+                registrar.observeKeyspaceEvents([.module, .expired], sink)
+            }
+        }
+        try h.host.install(Watcher { seen.append($0) }, path: "(test)", arguments: [])
+        XCTAssertEqual(h.server.observedKeyspaceEvents, [.module, .expired])
+        h.run("PROBE.KEYS k notify")
+        h.run("SET gone 1 PX 10")
+        h.clock.advance(millis: 20)
+        h.run("GET gone")
+        XCTAssertEqual(seen, [KeyspaceEvent(eventClass: .module, name: "probe.event", key: Array("k".utf8), db: 0),
+                              KeyspaceEvent(eventClass: .expired, name: "expired", key: Array("gone".utf8), db: 0)])
     }
 
     func testFailedLoadRegistersNothing() throws {
