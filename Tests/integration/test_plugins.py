@@ -163,7 +163,15 @@ def test_dynamic_plugin_module_load_and_unload(cappedlist_so, mismatched_so):
         assert cli(server, "CAPPEDLIST.RANGE", "recent")[0].startswith("ERR unknown command")
         assert cli(server, "LRANGE", "recent", "0", "-1") == ["e", "d", "c"], "the data stays"
         assert cli(server, "MODULE", "LOADEX", cappedlist_so, "ARGS", "2") == ["OK"]
+        # The plugin's own keyspace event (class d) is published like any other.
+        c.config_set("notify-keyspace-events", "Kd")
+        sub = client(server).pubsub()
+        sub.subscribe("__keyspace@0__:recent")
+        assert sub.get_message(timeout=5)["type"] == "subscribe"
         assert cli(server, "CAPPEDLIST.PUSH", "recent", "0", "f") == ["2"]
+        message = sub.get_message(timeout=5)
+        assert message and message["data"] == b"cappedlist.push", message
+        sub.close()
         # Another toolchain's plugin is refused, with the reason in the log.
         assert cli(server, "MODULE", "LOAD", mismatched_so) == ["ERR Error loading the extension. Please check the server logs."]
         deadline = time.monotonic() + 5
