@@ -263,6 +263,11 @@ final class PluginHostTests: XCTestCase {
         XCTAssertEqual(h.run("MODULE UNLOAD x"), refusal)
         XCTAssertEqual(h.run("MODULE LOADEX /x.so ARGS a"), refusal)
         XCTAssertEqual(h.run("MODULE LIST"), .array([]))
+        XCTAssertEqual(h.run("MODULE LOAD"), .error("ERR wrong number of arguments for 'module|load' command"))
+        // Refused before queueing, as Redis: the transaction is doomed.
+        XCTAssertEqual(h.run("MULTI"), .simple("OK"))
+        XCTAssertEqual(h.run("MODULE LOAD /x.so"), refusal)
+        XCTAssertEqual(h.run("EXEC"), .error("EXECABORT Transaction discarded because of previous errors."))
         let local = PluginHarness { $0.enableModuleCommand = "local" }
         XCTAssertEqual(local.run("MODULE UNLOAD x"), .error("ERR Error unloading module: no such module with that name"))
         XCTAssertEqual(h.run("MODULE LOADEX /x.so CONFIG a"), refusal)

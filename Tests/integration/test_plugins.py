@@ -141,7 +141,8 @@ def test_module_commands_are_guarded_like_redis(redis_server):
         redis_server.ensure_running()
         for args in (["MODULE", "LOAD", "/nonexistent.so"], ["MODULE", "UNLOAD", "x"], ["MODULE", "LIST"],
                      ["MODULE", "LOADEX", "/x.so", "ARGS", "a"], ["MODULE", "NOPE"], ["MODULE", "LIST", "x"],
-                     ["CONFIG", "GET", "enable-module-command"]):
+                     ["CONFIG", "GET", "enable-module-command"], ["MODULE", "LOAD"],
+                     ["COMMAND", "INFO", "module|load"]):
             assert cli(server, *args) == cli(redis_server, *args), args
     finally:
         server.cleanup()

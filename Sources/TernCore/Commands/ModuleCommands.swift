@@ -31,7 +31,7 @@ public protocol ModuleManager: AnyObject {
 /// `enable-module-command`, default no).
 enum ModuleCommands {
     static var specs: [CommandSpec] {
-        let loadFlags: CommandFlags = [.admin, .noscript, .noAsyncLoading]
+        let loadFlags: CommandFlags = [.admin, .noscript, .noAsyncLoading, .protected]
         return [
             CommandSpec("module", arity: -2, group: "server", summary: "A container for module commands",
                         since: "4.0.0", complexity: "Depends on subcommand.", subcommands: [
@@ -71,20 +71,20 @@ enum ModuleCommands {
     }
 
     /// Redis's allowProtectedAction for enable-module-command: yes, or local for a loopback/unix client;
-    /// the master's stream is always obeyed.
-    static func checkAllowed(_ ctx: CommandContext) throws {
+    /// the master's stream is always obeyed. The dispatcher asks before running or queueing a `.protected`
+    /// command; nil when allowed.
+    static func refusal(_ ctx: CommandContext) -> CommandError? {
         let client = ctx.client
-        if client.flags.contains(.master) { return }
+        if client.flags.contains(.master) { return nil }
         switch ctx.server.config.enableModuleCommand {
-        case "yes": return
-        case "local" where client.isLocal: return
+        case "yes": return nil
+        case "local" where client.isLocal: return nil
         default:
-            throw CommandError.err("MODULE command not allowed. If the enable-module-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.")
+            return CommandError.err("MODULE command not allowed. If the enable-module-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.")
         }
     }
 
     static func load(_ ctx: CommandContext) throws {
-        try checkAllowed(ctx)
         try load(ctx, path: ctx.string(2), arguments: (3..<ctx.argc).map { ctx.string($0) })
     }
 
@@ -105,7 +105,6 @@ enum ModuleCommands {
     /// `MODULE LOADEX path [CONFIG name value ...] [ARGS arg ...]`. Plugins declare no module configs, so a
     /// CONFIG pair is refused as Redis refuses a config the module did not register.
     static func loadex(_ ctx: CommandContext) throws {
-        try checkAllowed(ctx)
         var arguments: [String] = []
         var i = 3
         while i < ctx.argc {
@@ -128,7 +127,6 @@ enum ModuleCommands {
     }
 
     static func unload(_ ctx: CommandContext) throws {
-        try checkAllowed(ctx)
         guard let manager = ctx.server.modules else {
             throw CommandError.err("Error unloading module: no such module with that name")
         }
