@@ -97,6 +97,12 @@ def test_linked_plugins_from_the_config_file(tmp_path):
         if isinstance(counts, list):
             counts = dict(zip(counts[::2], counts[1::2]))
         assert counts == {b"keymiss": 1, b"new": 2, b"set": 1}, counts  # keymiss: the first throttle's read
+        # A map reply is a RESP3 map, a flat array in RESP2.
+        raw3, raw2 = server.connect(protocol=3), server.connect(protocol=2)
+        assert raw3.call("KEYEVENTS.COUNTS", "set") == ("*", [(":", 1)])
+        assert raw3.call("KEYEVENTS.COUNTS")[0] == "%" and raw2.call("KEYEVENTS.COUNTS")[0] == "*"
+        raw3.close()
+        raw2.close()
         # redis-py turns each module's map (a flat array in RESP2) into a dict.
         assert c.module_list() == [
             {b"name": b"ratelimit", b"ver": 1, b"path": b"(static)", b"args": []},
