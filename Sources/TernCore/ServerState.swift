@@ -58,6 +58,11 @@ public final class ServerState {
     /// True while this server is a replica: writes from ordinary clients are refused when
     /// `replica-read-only` is on, and keys are never expired here (the master sends DELs).
     public var isReplica = false
+    /// On a replica: true while the link with the master is up (`replica-serve-stale-data no` refuses
+    /// commands without the stale flag otherwise).
+    public var masterLinkUp = false
+    /// On a master: replicas whose last ACK is at most `min-replicas-max-lag` seconds old (kept by replication).
+    public var goodReplicaCount = 0
 
     /// The time every expiry decision of the current command uses (one command sees one instant).
     public var commandTimeMillis: Int64 = 0

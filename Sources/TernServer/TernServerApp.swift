@@ -140,10 +140,13 @@ public final class TernServerApp: Service, @unchecked Sendable {
                 .whenFailure { error in replica.linkFailed(generation: generation, error: "\(error)") }
         }
         // `replicaof host port` in the config or on the command line: start replicating once serving.
+        // A durable backend keeps the replication history with the data: a restarted master or replica
+        // resumes with a partial resync.
+        let restored = try loop.submit { [replication] in replication.restoreHistory() }.wait()
         let parts = config.replicaOf.split(separator: " ")
         if parts.count == 2, let port = Int(parts[1]) {
             let host = String(parts[0])
-            loop.execute { [replica] in replica.start(host: host, port: port) }
+            loop.execute { [replica] in replica.start(host: host, port: port, useOwnHistory: restored) }
         }
         scheduleCron()
     }

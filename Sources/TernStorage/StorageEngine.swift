@@ -123,6 +123,13 @@ public protocol StorageEngine: AnyObject {
     var infoFields: [(String, String)] { get }
     /// Flushes and closes; called once at shutdown.
     func close()
+
+    /// Server state kept with the data, read at start-up (the replication id and offset). nil when absent or
+    /// when the backend doesn't persist (memory).
+    func serverMetadata(_ name: String) -> [UInt8]?
+    /// Records server state to be committed atomically with the writes of the current batch (a durable
+    /// backend writes it in the same transaction, so a restarted node's replication offset matches its data).
+    func setServerMetadata(_ name: String, _ value: [UInt8])
 }
 
 extension StorageEngine {
@@ -139,6 +146,8 @@ extension StorageEngine {
         (0..<databaseCount).map { database($0).snapshot() }
     }
     public var usedMemoryEstimate: Int { 0 }
+    public func serverMetadata(_ name: String) -> [UInt8]? { nil }
+    public func setServerMetadata(_ name: String, _ value: [UInt8]) {}
 }
 
 extension StorageDatabase {
