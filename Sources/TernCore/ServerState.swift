@@ -94,6 +94,9 @@ public final class ServerState {
     /// CLIENT PAUSE: until when, and whether only writes are paused.
     public var pausedUntilMillis: Int64 = 0
     public var pauseWritesOnly = false
+    /// While clients are paused (ALL or WRITE) keys are not expired: reads see them as gone, and the DELs
+    /// follow when the pause ends.
+    public var expiryPaused: Bool { pausedUntilMillis > commandTimeMillis }
 
     /// DEBUG SET-ACTIVE-EXPIRE: when false the active expire cycle does nothing (lazy expiry still works).
     public var activeExpireEnabled = true

@@ -528,9 +528,40 @@ public final class ReplicationReplica {
         sendAck()
     }
 
+    /// The master client's transport: it never gets replies; closing it (CLIENT KILL TYPE master) breaks
+    /// the link, after which the replica reconnects and continues with PSYNC.
+    final class MasterClientTransport: ClientTransport {
+        weak var replica: ReplicationReplica?
+        let generation: UInt64
+        init(replica: ReplicationReplica, generation: UInt64) {
+            self.replica = replica
+            self.generation = generation
+        }
+        func send(_ buffer: ByteBuffer) {}
+        func close() { replica?.masterClientClosed(generation: generation) }
+        func setReadingEnabled(_ enabled: Bool) {}
+    }
+
+    /// True while a command of the stream runs (a kill from inside it waits until it returns).
+    private var applying = false
+    private var masterClientTransport: MasterClientTransport?
+    private var killPending = false
+
+    func masterClientClosed(generation: UInt64) {
+        guard generation == self.generation, state == .connected else { return }
+        if applying {
+            killPending = true
+            return
+        }
+        linkDown("the master client was killed")
+    }
+
     /// The link is up: the stream from here on runs as the `.master` client, in database `db`.
     private func goOnline(db: Int) {
-        let client = server.makeClient(address: "\(masterHost ?? ""):\(masterPort)", localAddress: "", transport: nil)
+        // Clients hold their transport weakly: the replica keeps this one alive with the link.
+        let transport = MasterClientTransport(replica: self, generation: generation)
+        masterClientTransport = transport
+        let client = server.makeClient(address: "\(masterHost ?? ""):\(masterPort)", localAddress: "", transport: transport)
         client.flags.insert(.master)
         client.authenticated = true
         client.db = db
@@ -596,6 +627,14 @@ public final class ReplicationReplica {
             return true
         }
         let server = self.server
+        applying = true
+        defer {
+            applying = false
+            if killPending {
+                killPending = false
+                linkDown("the master client was killed")
+            }
+        }
         runInBatch {
             _ = server.execute(context, arguments)
             // Applied: the same bytes go to our own replicas and backlog, with the offset, in the same batch.
