@@ -287,6 +287,11 @@ final class ConfigTests: XCTestCase {
             "maxmemory-policy": "allkeys-random", "replica-read-only": "no", "lmdb-path": "/tmp/x.lmdb",
             "lmdb-sync": "everysec", "lmdb-map-size": "2mb", "lmdb-max-size": "1gb",
             "repl-backlog-size": "2mb", "repl-ping-replica-period": "5", "replicaof": "127.0.0.1 7001", "masterauth": "pw", "masteruser": "default",
+            "replica-serve-stale-data": "no", "replica-announce-ip": "10.1.2.3", "replica-announce-port": "7100",
+            "replica-priority": "7", "replica-announced": "no", "min-replicas-to-write": "2",
+            "min-replicas-max-lag": "3", "repl-timeout": "30", "repl-backlog-ttl": "0", "repl-diskless-sync": "no",
+            "repl-diskless-sync-delay": "1", "repl-diskless-sync-max-replicas": "3", "repl-diskless-load": "swapdb",
+            "repl-disable-tcp-nodelay": "yes",
             "client-output-buffer-limit": "normal 1mb 2mb 3 replica 4 5 6 pubsub 7kb 8 9",
             "notify-keyspace-events": "KEx$",
         ]
