@@ -220,6 +220,27 @@ public struct MemorySnapshot: DatabaseSnapshot {
             if try !body(key, record.value, record.expireAt) { return }
         }
     }
+
+    /// The trie's own iterator, suspended between slices (it keeps the snapshot's nodes alive).
+    public func makeCursor() -> any SnapshotCursor { MemorySnapshotCursor(entries.makeIterator()) }
+}
+
+final class MemorySnapshotCursor: SnapshotCursor {
+    var iterator: TreeDictionary<Bytes, KeyRecord>.Iterator
+    var pending: (key: Bytes, value: KeyRecord)?
+    init(_ iterator: TreeDictionary<Bytes, KeyRecord>.Iterator) {
+        self.iterator = iterator
+        pending = self.iterator.next()
+    }
+    func next(limit: Int, _ body: (Bytes, StoredValue, Int64?) -> Void) -> Bool {
+        var n = 0
+        while n < max(1, limit), let (key, record) = pending {
+            body(key, record.value, record.expireAt)
+            pending = iterator.next()
+            n += 1
+        }
+        return pending != nil
+    }
 }
 
 /// The seconds clock shared by an engine's databases (see `StorageEngine.accessClock`).

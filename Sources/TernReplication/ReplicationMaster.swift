@@ -19,6 +19,11 @@ public final class ReplicaLink {
     /// stream bytes queued behind them: the output-buffer limit counts only the stream.
     var rdbBytes = 0
     var streamBytesSinceSync = 0
+    /// Came with SYNC (no +FULLRESYNC line, no EOF framing).
+    var legacySync = false
+    /// After a diskless payload the stream waits for the replica's first REPLCONF ACK (as Redis 7 does): a
+    /// replica finds the end mark only when it ends what it read, so nothing may follow it at once.
+    var heldStream: ByteBuffer?
     var softLimitSince: Int64 = 0
 
     init(client: Client) { self.client = client }
@@ -57,12 +62,12 @@ public final class ReplicationMaster: PropagationHook {
     public private(set) var backlog: ReplicationBacklog?
     /// `repl-backlog-size`, read when the backlog is created (with the first replica).
     public var backlogSize: Int { server.config.replBacklogSize }
-    public private(set) var replicas: [ReplicaLink] = []
+    public internal(set) var replicas: [ReplicaLink] = []
     public private(set) var syncFull = 0
     public private(set) var syncPartialOK = 0
     public private(set) var syncPartialErr = 0
     /// The database the stream last selected (-1: the next unit starts with SELECT).
-    private var streamDB = -1
+    var streamDB = -1
     private var pending: [ObjectIdentifier: PendingReplicaInfo] = [:]
     private var lastPingMillis: Int64 = 0
     /// `repl-ping-replica-period`.
@@ -278,14 +283,20 @@ public final class ReplicationMaster: PropagationHook {
         for argument in arguments { out.writeRESPBulk(argument) }
     }
 
-    /// Appends stream bytes to the backlog and sends them to every online replica.
+    /// Appends stream bytes to the backlog and sends them to every online replica (replicas still receiving
+    /// a snapshot get them after it).
     func feed(_ buffer: ByteBuffer) {
         guard backlog != nil, buffer.readableBytes > 0 else { return }
         buffer.withUnsafeReadableBytes { backlog!.append($0) }
         masterOffset = backlog!.masterOffset
+        if let job = syncJob { jobReceivedStream(job, buffer) }
         var dropped: [ReplicaLink] = []
         for replica in replicas where replica.state == .online {
             guard let transport = replica.client.transport else { continue }
+            if replica.heldStream != nil {
+                replica.heldStream!.writeImmutableBuffer(buffer)
+                continue
+            }
             transport.send(buffer)
             if exceedsOutputLimit(replica, transport: transport, added: buffer.readableBytes) { dropped.append(replica) }
         }
@@ -329,6 +340,16 @@ public final class ReplicationMaster: PropagationHook {
     /// Periodic work (call about once a second): PING the replicas every `repl-ping-replica-period`.
     /// When the last replica left (repl-backlog-ttl counts from there).
     private var noReplicasSinceMillis: Int64 = 0
+    /// The snapshot being produced for full resyncs, and replicas waiting for the next one.
+    var syncJob: SyncJob?
+    var waitingForSync: [ReplicaLink] = []
+    var syncJobScheduled = false
+    /// Runs work later on the command thread (set by the server: the event loop). nil: full resyncs are
+    /// produced at once (unit tests).
+    public var scheduler: ((_ afterMillis: Int64, _ body: @escaping () -> Void) -> Void)?
+    /// RDB bytes produced per event-loop pass during a full resync.
+    public var syncSliceBytes = 256 * 1024
+    private var lastNewlineMillis: Int64 = 0
 
     public func cron(nowMillis: Int64) {
         updateGoodReplicas(nowMillis: nowMillis)
@@ -355,6 +376,11 @@ public final class ReplicationMaster: PropagationHook {
         } else {
             noReplicasSinceMillis = 0
         }
+        // Replicas waiting for their snapshot get a newline each second, as Redis sends, so they don't time out.
+        if nowMillis - lastNewlineMillis >= 1000 {
+            lastNewlineMillis = nowMillis
+            keepWaitingReplicasAlive()
+        }
         // A replica's replicas get its master's PINGs in the proxied stream.
         guard !replicas.isEmpty, backlog != nil, !server.isReplica else { return }
         if nowMillis - lastPingMillis >= Int64(pingPeriodSeconds) * 1000 {
@@ -372,6 +398,7 @@ public final class ReplicationMaster: PropagationHook {
         waiters.removeAll { $0.client === client }
         if let i = replicas.firstIndex(where: { $0.client === client }) {
             let link = replicas.remove(at: i)
+            syncLinkGone(link)
             server.logger.notice("Connection with replica \(link.ip):\(link.listeningPort) lost.")
             updateGoodReplicas(nowMillis: server.clock.nowMillis())
         }
@@ -429,6 +456,10 @@ public final class ReplicationMaster: PropagationHook {
                 // From a replica: its processed offset. Never replied to.
                 guard let link = link(for: client) else { return }
                 if let offset = Int64(ctx.string(j + 1)), offset > link.ackOffset { link.ackOffset = offset }
+                if let held = link.heldStream {
+                    link.heldStream = nil
+                    link.client.transport?.send(held)
+                }
                 link.ackTimeMillis = ctx.server.clock.nowMillis()
                 updateGoodReplicas(nowMillis: link.ackTimeMillis)
                 serveWaiters()
@@ -585,33 +616,27 @@ public final class ReplicationMaster: PropagationHook {
         fullResync(link, transport: transport, legacy: legacy)
     }
 
-    /// FULLRESYNC: snapshot now (consumed right here, on the command thread), sent as `$<len>` payload, then
-    /// the replica is online and gets everything fed after this offset.
+    /// FULLRESYNC: the replica shares a snapshot job (see FullSync.swift) and goes online after it.
     private func fullResync(_ link: ReplicaLink, transport: ClientTransport, legacy: Bool) {
         if backlog == nil {
             // First replica ever: a fresh history, as Redis's createReplicationBacklog after changeReplicationId.
             backlog = ReplicationBacklog(size: backlogSize, masterOffset: masterOffset)
         }
         link.client.flags.insert(.replica)
-        // The next unit re-selects its database, whatever the replica's loaded state.
-        streamDB = -1
-        let offset = masterOffset
-        var out = ByteBufferAllocator().buffer(capacity: 128)
-        if !legacy { out.writeString("+FULLRESYNC \(replid) \(offset)\r\n") }
+        link.legacySync = legacy
+        link.state = .waitBgsave
+        replicas.append(link)
+        syncFull += 1
+        scheduleFullSync(link)
+    }
+
+    /// Aux fields of a replication RDB (Redis 7.0's set).
+    func rdbAux(offset: Int64) -> [(String, String)] {
         let now = server.clock.nowMillis()
-        let rdb = RDBWriter.serialize(server.engine.snapshot(), aux: [
+        return [
             ("redis-ver", "7.0.15"), ("redis-bits", "64"), ("ctime", String(now / 1000)),
             ("used-mem", String(server.engine.usedMemoryEstimate)), ("repl-stream-db", "0"),
             ("repl-id", replid), ("repl-offset", String(offset)), ("aof-base", "0"),
-        ])
-        out.writeString("$\(rdb.count)\r\n")
-        out.writeBytes(rdb)
-        transport.send(out)
-        link.rdbBytes = out.readableBytes
-        link.state = .online
-        replicas.append(link)
-        syncFull += 1
-        updateGoodReplicas(nowMillis: now)
-        server.logger.notice("Synchronization with replica \(link.ip):\(link.listeningPort) succeeded (\(rdb.count) bytes of RDB)")
+        ]
     }
 }

@@ -121,6 +121,14 @@ public final class TernServerApp: Service, @unchecked Sendable {
                 throw StartupError("Failed opening Unix socket: \(error)")
             }
         }
+        // Full resyncs produce their snapshot in slices, one per event-loop pass.
+        replication.scheduler = { [loop] afterMillis, body in
+            if afterMillis <= 0 {
+                loop.execute(body)
+            } else {
+                loop.scheduleTask(in: .milliseconds(afterMillis)) { body() }
+            }
+        }
         replica.listeningPort = boundPort ?? config.port
         replica.runInBatch = { [unowned self] body in
             openBatchIfNeeded()

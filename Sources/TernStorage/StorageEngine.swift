@@ -75,6 +75,47 @@ public protocol DatabaseSnapshot: Sendable {
     var count: Int { get }
     /// Visits every key with its value and expiry; stop early by returning false.
     func forEach(_ body: (Bytes, StoredValue, Int64?) throws -> Bool) rethrows
+    /// A resumable walk over the same entries (see `SnapshotCursor`).
+    func makeCursor() -> any SnapshotCursor
+}
+
+/// A resumable walk over a snapshot, so a long job (a full resync's RDB) can run in slices between the
+/// clients' commands. Same threading rule as the snapshot it comes from.
+public protocol SnapshotCursor: AnyObject {
+    /// Visits up to `limit` more entries; returns false when no entries are left after them.
+    func next(limit: Int, _ body: (Bytes, StoredValue, Int64?) -> Void) -> Bool
+}
+
+extension DatabaseSnapshot {
+    /// The default cursor collects the entries with `forEach` up front; backends with an iterator they can
+    /// suspend override it.
+    public func makeCursor() -> any SnapshotCursor {
+        var entries: [(Bytes, StoredValue, Int64?)] = []
+        entries.reserveCapacity(count)
+        forEach { key, value, expiry in
+            entries.append((key, value, expiry))
+            return true
+        }
+        return ArraySnapshotCursor(entries)
+    }
+}
+
+/// A cursor over entries already in memory.
+public final class ArraySnapshotCursor: SnapshotCursor {
+    private var entries: [(Bytes, StoredValue, Int64?)]
+    private var position = 0
+    public init(_ entries: [(Bytes, StoredValue, Int64?)]) { self.entries = entries }
+    public func next(limit: Int, _ body: (Bytes, StoredValue, Int64?) -> Void) -> Bool {
+        let end = min(entries.count, position + max(1, limit))
+        while position < end {
+            let (k, v, e) = entries[position]
+            body(k, v, e)
+            position += 1
+        }
+        let more = position < entries.count
+        if !more { entries = [] }
+        return more
+    }
 }
 
 /// How the server must drive a backend's batches (see `beginBatch`/`endBatch`).

@@ -60,7 +60,7 @@ class Node(ServerProcess):
 def tern(name, backend, workdir, *extra):
     def argv(port):
         a = [TERN_BIN, "--port", str(port), "--bind", "127.0.0.1", "--backend", backend,
-             "--repl-ping-replica-period", "3600"]
+             "--repl-ping-replica-period", "3600", "--repl-diskless-sync-delay", "0"]
         if backend == "lmdb":
             a += ["--lmdb-path", os.path.join(workdir, "lmdb-" + name)]
         return a + list(extra)
@@ -69,7 +69,8 @@ def tern(name, backend, workdir, *extra):
 
 def stock(name, *extra):
     return Node(name, lambda port: [REDIS_BIN, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                    "--appendonly", "no", "--repl-ping-replica-period", "3600"] + list(extra)).start()
+                                    "--appendonly", "no", "--repl-ping-replica-period", "3600",
+                                    "--repl-diskless-sync-delay", "0"] + list(extra)).start()
 
 
 @pytest.fixture
