@@ -98,6 +98,8 @@ public final class LMDBEngine: StorageEngine {
     /// Server metadata (replication id/offset) to write with the next commit: one put per commit however
     /// often it changed, and always in the transaction of the writes it describes.
     var pendingMetadata: [String: [UInt8]] = [:]
+    /// Set while a caller needs its writes in one transaction (no early commit at maxBatchWrites).
+    var intermediateCommitsAllowed = true
 
     /// Opens (creating if needed) the environment in the directory `path`.
     /// - Parameters:
@@ -242,6 +244,13 @@ public final class LMDBEngine: StorageEngine {
 
     /// 's' + name in the meta table.
     static func serverMetadataKey(_ name: String) -> [UInt8] { [0x73] + Array(name.utf8) }
+
+    public func withoutIntermediateCommits(_ body: () throws -> Void) rethrows {
+        let previous = intermediateCommitsAllowed
+        intermediateCommitsAllowed = false
+        defer { intermediateCommitsAllowed = previous }
+        try body()
+    }
 
     public func serverMetadata(_ name: String) -> [UInt8]? {
         if let pending = pendingMetadata[name] { return pending }
@@ -603,7 +612,7 @@ public final class LMDBEngine: StorageEngine {
                 } else {
                     try commitWrite()
                 }
-                if inBatch && redoLog.count >= Self.maxBatchWrites {
+                if inBatch && intermediateCommitsAllowed && redoLog.count >= Self.maxBatchWrites {
                     // Commit early: bounds the redo log and the transaction's dirty pages.
                     do {
                         try commitWithRecovery()

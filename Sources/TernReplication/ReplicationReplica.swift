@@ -512,15 +512,17 @@ public final class ReplicationReplica {
         // One batch: with LMDB the flush, the load and the new replication history commit in the same write
         // transaction, so a crash mid-load leaves the old dataset (and its history), never a mix.
         runInBatch {
-            for index in 0..<server.engine.databaseCount {
-                _ = Keyspace(server: server, index: index).removeAll()
+            server.engine.withoutIntermediateCommits {
+                for index in 0..<server.engine.databaseCount {
+                    _ = Keyspace(server: server, index: index).removeAll()
+                }
+                for entry in parsed.entries {
+                    Keyspace(server: server, index: entry.db).store(entry.key, entry.value,
+                                                                    expiry: entry.expireAt.map { .at($0) } ?? .clear)
+                }
+                master.replicaStreamDB = 0
+                master.adoptMasterHistory(replid: replid, offset: offset)
             }
-            for entry in parsed.entries {
-                Keyspace(server: server, index: entry.db).store(entry.key, entry.value,
-                                                                expiry: entry.expireAt.map { .at($0) } ?? .clear)
-            }
-            master.replicaStreamDB = 0
-            master.adoptMasterHistory(replid: replid, offset: offset)
         }
         historyUsable = true
         server.logger.notice("MASTER <-> REPLICA sync: Finished with success (\(parsed.entries.count) keys)")
