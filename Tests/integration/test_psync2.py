@@ -367,3 +367,24 @@ def test_several_replicas_sync_while_the_master_writes(nodes):
         assert c.get(b"during-sync") == m.get(b"during-sync") == str(written[0]).encode()
         assert c.lrange(b"log", 0, -1) == m.lrange(b"log", 0, -1)
     assert info(m, "replication")["connected_slaves"] == 3
+
+
+def test_announced_address_and_client_list_flags(nodes):
+    master = nodes("tern", "master")
+    # The announced address is only shown by the master: nothing is sent to it.
+    replica = nodes("tern", "replica", "--replica-announce-ip", "10.9.8.7", "--replica-announce-port", "4242",
+                    "--replica-priority", "7", backend=OTHER)
+    m, r = client(master), client(replica)
+    replicaof(r, master)
+    wait_in_sync(m, r)
+    s0 = info(m, "replication")["slave0"]
+    assert s0["ip"] == "10.9.8.7" and s0["port"] == 4242 and s0["state"] == "online"
+    role = m.execute_command("ROLE")
+    assert role[2][0][:2] == [b"10.9.8.7", b"4242"]
+    assert info(r, "replication")["slave_priority"] == 7
+    # CLIENT LIST: the replica's connection has flag S on the master, the master client flag M on the replica.
+    flags_m = [c["flags"] for c in m.client_list()]
+    flags_r = [c["flags"] for c in r.client_list()]
+    assert "S" in flags_m and "M" in flags_r
+    assert [c["flags"] for c in m.client_list(_type="replica")] == ["S"]
+    assert len(r.client_list(_type="master")) == 1
