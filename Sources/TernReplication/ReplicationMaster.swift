@@ -24,6 +24,8 @@ public final class ReplicaLink {
     /// After a diskless payload the stream waits for the replica's first REPLCONF ACK (as Redis 7 does): a
     /// replica finds the end mark only when it ends what it read, so nothing may follow it at once.
     var heldStream: ByteBuffer?
+    /// Stream bytes of the current event-loop pass, written once after it.
+    var pendingOut = ByteBufferAllocator().buffer(capacity: 0)
     var softLimitSince: Int64 = 0
 
     init(client: Client) { self.client = client }
@@ -297,9 +299,40 @@ public final class ReplicationMaster: PropagationHook {
                 replica.heldStream!.writeImmutableBuffer(buffer)
                 continue
             }
+            if scheduler != nil {
+                // Collected for the pass and written once after it (one write per replica per event-loop
+                // pass, as Redis writes its replicas' buffers before it sleeps), not one syscall per command.
+                replica.pendingOut.writeImmutableBuffer(buffer)
+                scheduleReplicaFlush()
+                continue
+            }
             transport.send(buffer)
             if exceedsOutputLimit(replica, transport: transport, added: buffer.readableBytes) { dropped.append(replica) }
         }
+        dropForOutputLimit(dropped)
+    }
+
+    private func scheduleReplicaFlush() {
+        guard !replicaFlushScheduled, let scheduler else { return }
+        replicaFlushScheduled = true
+        scheduler(0) { [weak self] in self?.flushReplicaOutput() }
+    }
+
+    /// Writes what each online replica collected during the pass.
+    func flushReplicaOutput() {
+        replicaFlushScheduled = false
+        var dropped: [ReplicaLink] = []
+        for replica in replicas where replica.pendingOut.readableBytes > 0 {
+            let out = replica.pendingOut
+            replica.pendingOut = ByteBufferAllocator().buffer(capacity: 0)
+            guard let transport = replica.client.transport else { continue }
+            transport.send(out)
+            if exceedsOutputLimit(replica, transport: transport, added: out.readableBytes) { dropped.append(replica) }
+        }
+        dropForOutputLimit(dropped)
+    }
+
+    private func dropForOutputLimit(_ dropped: [ReplicaLink]) {
         for link in dropped {
             server.logger.warning("Client id=\(link.client.id) addr=\(link.client.address) name=\(link.client.name) scheduled to be closed ASAP for overcoming of output buffer limits.")
             replicas.removeAll { $0 === link }
@@ -344,6 +377,7 @@ public final class ReplicationMaster: PropagationHook {
     var syncJob: SyncJob?
     var waitingForSync: [ReplicaLink] = []
     var syncJobScheduled = false
+    var replicaFlushScheduled = false
     /// Runs work later on the command thread (set by the server: the event loop). nil: full resyncs are
     /// produced at once (unit tests).
     public var scheduler: ((_ afterMillis: Int64, _ body: @escaping () -> Void) -> Void)?

@@ -128,10 +128,13 @@ final class FullSyncTests: XCTestCase {
         XCTAssertEqual(String(decoding: a.rest, as: UTF8.self), stream)
         XCTAssertEqual(String(decoding: b.rest, as: UTF8.self), stream)
         XCTAssertEqual(master.link(for: r1.client)?.state, .online)
-        // Online now: new writes go straight out.
+        // Online now: the pass's writes go out together once the pass ends (one write per replica).
         t1.sent.removeAll()
         run(w, "SET", "after", "2")
-        XCTAssertEqual(t1.text, resp("SET", "after", "2"))
+        run(w, "SET", "after", "3")
+        XCTAssertEqual(t1.sent, [])
+        XCTAssertEqual(step(), 1)
+        XCTAssertEqual(t1.text, resp("SET", "after", "2") + resp("SET", "after", "3"))
     }
 
     func testDisklessJobGathersReplicasAndHoldsTheStreamUntilTheFirstAck() throws {
