@@ -43,32 +43,39 @@ public struct RDBWriter {
             var v = UInt64(bitPattern: expireAt).littleEndian
             withUnsafeBytes(of: &v) { bytes.append(contentsOf: $0) }
         }
+        bytes.append(Self.objectType(value).rawValue)
+        writeString(key.array)
+        writeObject(value)
+    }
+
+    static func objectType(_ value: StoredValue) -> ObjectType {
+        switch value {
+        case .string: return .string
+        case .list: return .list
+        case .set: return .set
+        case .hash: return .hash
+        case .zset: return .zset2
+        }
+    }
+
+    /// The object's body (what follows the type byte and the key).
+    mutating func writeObject(_ value: StoredValue) {
         switch value {
         case .string(let s):
-            bytes.append(ObjectType.string.rawValue)
-            writeString(key.array)
             writeString(s.array)
         case .list(let l):
-            bytes.append(ObjectType.list.rawValue)
-            writeString(key.array)
             writeLength(UInt64(l.count))
             for e in l { writeString(e.array) }
         case .set(let s):
-            bytes.append(ObjectType.set.rawValue)
-            writeString(key.array)
             writeLength(UInt64(s.count))
             for e in s { writeString(e.array) }
         case .hash(let h):
-            bytes.append(ObjectType.hash.rawValue)
-            writeString(key.array)
             writeLength(UInt64(h.count))
             for (f, v) in h {
                 writeString(f.array)
                 writeString(v.array)
             }
         case .zset(let z):
-            bytes.append(ObjectType.zset2.rawValue)
-            writeString(key.array)
             writeLength(UInt64(z.count))
             z.forEach(fromRank: 0) { entry in
                 writeString(entry.member.array)
@@ -77,6 +84,19 @@ public struct RDBWriter {
                 return true
             }
         }
+    }
+
+    /// A DUMP payload, as Redis's: type byte, object, RDB version (2 bytes LE), CRC-64 (8 bytes LE) of all
+    /// that precedes it.
+    public static func dumpPayload(_ value: StoredValue) -> [UInt8] {
+        var w = RDBWriter()
+        w.bytes.append(objectType(value).rawValue)
+        w.writeObject(value)
+        w.bytes.append(UInt8(version & 0xff))
+        w.bytes.append(UInt8(version >> 8))
+        var crc = CRC64.update(0, w.bytes).littleEndian
+        withUnsafeBytes(of: &crc) { w.bytes.append(contentsOf: $0) }
+        return w.bytes
     }
 
     /// EOF opcode and the little-endian CRC-64 of everything before it (EOF included).

@@ -51,6 +51,7 @@ public final class TernServerApp: Service, @unchecked Sendable {
         replication.install()
         self.replica = ReplicationReplica(server: state, master: replication)
         replica.install()
+        RDBCommands.install(on: state)
         self.batchMode = storage.batchMode
         state.shutdownHandler = { [weak self] request in self?.handleShutdownCommand(request) }
         config.runtimeObservers.append { [weak self] name in

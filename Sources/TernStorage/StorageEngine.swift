@@ -53,6 +53,8 @@ public protocol StorageDatabase: AnyObject, CollectionStorage {
     @discardableResult func setExpiry(_ key: Bytes, _ expireAt: Int64?) -> Bool
     /// Deletes every key.
     func removeAll()
+    /// Overwrites the access metadata of an existing key (RESTORE's IDLETIME and FREQ); false when absent.
+    @discardableResult func setAccess(_ key: Bytes, lastAccess: UInt32, frequency: UInt8) -> Bool
 
     /// Iterates keys from an opaque cursor (0 starts); returns the next cursor (0 when done).
     /// Keys present for the whole iteration are returned at least once.
