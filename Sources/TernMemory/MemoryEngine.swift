@@ -230,6 +230,15 @@ public struct MemorySnapshot: DatabaseSnapshot {
             if try !body(key, record.value, record.expireAt) { return }
         }
     }
+
+    /// The trie's own iterator, kept between calls (consumed on the command thread, like the snapshot).
+    public func makeCursor() -> SnapshotCursor {
+        var iterator = entries.makeIterator()
+        return SnapshotCursor {
+            guard let (key, record) = iterator.next() else { return nil }
+            return SnapshotItem(key: key, value: record.value, expireAt: record.expireAt)
+        }
+    }
 }
 
 /// The seconds clock shared by an engine's databases (see `StorageEngine.accessClock`).

@@ -44,6 +44,8 @@ public struct RDBReader {
     private let data: [UInt8]
     private var pos = 0
     private var currentKey: Bytes?
+    private var databases = 16
+    private var db = 0
 
     /// Parses the whole payload into `entries`; `databases` bounds SELECTDB.
     public static func parse(_ data: [UInt8], databases: Int = 16) throws -> RDBReader {
@@ -56,10 +58,29 @@ public struct RDBReader {
     /// Parses the payload and hands each key to `body` as it is read (nothing is accumulated). An error
     /// thrown by `body` stops the load and is rethrown.
     public static func load(_ data: [UInt8], databases: Int = 16, _ body: (Entry) throws -> Void) throws -> RDBReader {
-        var r = RDBReader(data: data)
-        try r.run(databases: databases, body)
+        var r = try RDBReader(data, databases: databases)
+        while let entry = try r.next() { try body(entry) }
         return r
     }
+
+    /// An incremental reader: checks the header now; `next()` then yields one key at a time (a caller can
+    /// spread a big load over several event-loop passes).
+    public init(_ data: [UInt8], databases: Int = 16) throws {
+        self.data = data
+        self.databases = databases
+        guard data.count >= 9, Array(data[0..<5]) == Array("REDIS".utf8),
+              let v = Int(String(decoding: data[5..<9], as: UTF8.self)) else {
+            throw RDBError("Wrong signature trying to load DB from file")
+        }
+        guard Self.supportedVersions.contains(v) else { throw RDBError("Can't handle RDB format version \(v)") }
+        version = v
+        pos = 9
+    }
+
+    /// Bytes consumed so far and in all (loading progress).
+    public var offset: Int { pos }
+    public var totalBytes: Int { data.count }
+    public private(set) var finished = false
 
     /// RDB versions this reader accepts (Redis 7.0 writes 10; 11 is Redis 7.2's, whose new encodings are
     /// read too).
@@ -351,15 +372,9 @@ public struct RDBReader {
         }
     }
 
-    private mutating func run(databases: Int, _ body: (Entry) throws -> Void) throws {
-        guard data.count >= 9, Array(data[0..<5]) == Array("REDIS".utf8),
-              let v = Int(String(decoding: data[5..<9], as: UTF8.self)) else {
-            throw RDBError("Wrong signature trying to load DB from file")
-        }
-        guard Self.supportedVersions.contains(v) else { throw RDBError("Can't handle RDB format version \(v)") }
-        version = v
-        pos = 9
-        var db = 0
+    /// The next key, or nil once EOF and the checksum were read (then `finished`).
+    public mutating func next() throws -> Entry? {
+        if finished { return nil }
         var expireAt: Int64?
         while true {
             let type = try byte()
@@ -374,7 +389,8 @@ public struct RDBReader {
                     }
                 }
                 if pos != data.count { throw fail("\(remaining) trailing bytes after the end of the file") }
-                return
+                finished = true
+                return nil
             case 0xFE:  // SELECTDB
                 let n = try length()
                 guard !n.encoded, n.value < UInt64(databases) else {
@@ -421,10 +437,9 @@ public struct RDBReader {
                 currentKey = nil
                 if let value {
                     keysLoaded += 1
-                    try body(Entry(db: db, key: key, value: value, expireAt: expireAt))
-                } else {
-                    emptyKeysSkipped += 1
+                    return Entry(db: db, key: key, value: value, expireAt: expireAt)
                 }
+                emptyKeysSkipped += 1
                 expireAt = nil
             }
         }

@@ -77,6 +77,45 @@ public protocol DatabaseSnapshot: Sendable {
     var count: Int { get }
     /// Visits every key with its value and expiry; stop early by returning false.
     func forEach(_ body: (Bytes, StoredValue, Int64?) throws -> Bool) rethrows
+    /// A resumable walk over the same keys, so a consumer can spread the work over several event-loop
+    /// passes (BGSAVE of the memory backend). The default collects everything up front.
+    func makeCursor() -> SnapshotCursor
+}
+
+/// One key of a snapshot walk.
+public struct SnapshotItem {
+    public var key: Bytes
+    public var value: StoredValue
+    public var expireAt: Int64?
+    public init(key: Bytes, value: StoredValue, expireAt: Int64?) {
+        self.key = key
+        self.value = value
+        self.expireAt = expireAt
+    }
+}
+
+/// A position in a snapshot walk: `next()` until nil.
+public struct SnapshotCursor {
+    let step: () -> SnapshotItem?
+    public init(_ step: @escaping () -> SnapshotItem?) { self.step = step }
+    public func next() -> SnapshotItem? { step() }
+}
+
+extension DatabaseSnapshot {
+    public func makeCursor() -> SnapshotCursor {
+        var items: [SnapshotItem] = []
+        items.reserveCapacity(count)
+        forEach { key, value, expireAt in
+            items.append(SnapshotItem(key: key, value: value, expireAt: expireAt))
+            return true
+        }
+        var index = 0
+        return SnapshotCursor {
+            guard index < items.count else { return nil }
+            defer { index += 1 }
+            return items[index]
+        }
+    }
 }
 
 /// How the server must drive a backend's batches (see `beginBatch`/`endBatch`).
