@@ -638,7 +638,10 @@ extension ConfigRegistry {
                     points.append(SavePoint(seconds: seconds, changes: changes))
                     i += 2
                 }
-                if c.readingConfigFile && c.savePointsFromFile {
+                if a.count == 1 && a[0].isEmpty {
+                    c.savePoints = []  // save "": none, wherever it appears
+                    if c.readingConfigFile { c.savePointsFromFile = true }
+                } else if c.readingConfigFile && c.savePointsFromFile {
                     c.savePoints += points
                 } else {
                     c.savePoints = points
@@ -646,9 +649,10 @@ extension ConfigRegistry {
                 }
             },
             rewriter: { c, n in
-                if c.savePoints.isEmpty { return .line("\(n) \"\"", force: c.savePoints != ServerConfig().savePoints) }
+                // Always written, as Redis's rewriteConfigSaveOption does.
+                if c.savePoints.isEmpty { return .line("\(n) \"\"", force: true) }
                 let lines = c.savePoints.map { "\(n) \($0.seconds) \($0.changes)" }
-                return .lines(lines, force: lines.map { _ in c.savePoints != ServerConfig().savePoints })
+                return .lines(lines, force: lines.map { _ in true })
             },
             applier: nil)
     }
