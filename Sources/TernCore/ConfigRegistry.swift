@@ -121,6 +121,12 @@ public enum ConfigRegistry {
         integer("lmdb-max-size", kind: .memory, min: 0, max: longMax, mutable: false, \.lmdbMaxSize),
         hz(),
         daemonize(),
+        // Snapshotting
+        save(),
+        dbFilename(),
+        bool("rdbcompression", mutable: true, \.rdbCompression),
+        bool("rdbchecksum", mutable: false, \.rdbChecksum),
+        bool("stop-writes-on-bgsave-error", mutable: true, \.stopWritesOnBgsaveError),
         // Security
         string("requirepass", emptyIsUnset: true, mutable: true, \.requirePass),
         // Protocol limits
@@ -623,6 +629,59 @@ extension ConfigRegistry {
                 let cwd = currentDirectory()
                 return cwd.isEmpty ? .remove : .line("\(n) \(quoted(cwd))", force: true)
             },
+            applier: nil)
+    }
+
+    /// `save <seconds> <changes> [...]`, Redis's setConfigSaveOption: pairs of integers (seconds >= 1,
+    /// changes >= 0), `""` for none. CONFIG SET replaces the list; in a config file (and on the command line)
+    /// the first `save` line replaces the defaults and further ones add to it.
+    static func save() -> ConfigDirective {
+        ConfigDirective(
+            name: "save", alias: nil, kind: .special, mutable: true, protected: false, multiArg: true,
+            minimum: 0, maximum: 0, unsigned: false,
+            getter: { c in c.savePoints.map { "\($0.seconds) \($0.changes)" }.joined(separator: " ") },
+            setter: { c, a in
+                let args = (a.count == 1 && a[0].isEmpty) ? [] : a
+                guard args.count % 2 == 0 else { throw ConfigValueError("Invalid save parameters") }
+                var points: [SavePoint] = []
+                var i = 0
+                while i < args.count {
+                    guard let seconds = Int(args[i]), let changes = Int(args[i + 1]), seconds >= 1, changes >= 0 else {
+                        throw ConfigValueError("Invalid save parameters")
+                    }
+                    points.append(SavePoint(seconds: seconds, changes: changes))
+                    i += 2
+                }
+                if a.count == 1 && a[0].isEmpty {
+                    c.savePoints = []  // save "": none, wherever it appears
+                    if c.readingConfigFile { c.savePointsFromFile = true }
+                } else if c.readingConfigFile && c.savePointsFromFile {
+                    c.savePoints += points
+                } else {
+                    c.savePoints = points
+                    if c.readingConfigFile { c.savePointsFromFile = true }
+                }
+            },
+            rewriter: { c, n in
+                // Always written, as Redis's rewriteConfigSaveOption does.
+                if c.savePoints.isEmpty { return .line("\(n) \"\"", force: true) }
+                let lines = c.savePoints.map { "\(n) \($0.seconds) \($0.changes)" }
+                return .lines(lines, force: lines.map { _ in true })
+            },
+            applier: nil)
+    }
+
+    /// `dbfilename`: a file name, not a path (Redis refuses paths: "dbfilename can't be a path, just a filename").
+    static func dbFilename() -> ConfigDirective {
+        ConfigDirective(
+            name: "dbfilename", alias: nil, kind: .string, mutable: true, protected: true, multiArg: false,
+            minimum: 0, maximum: 0, unsigned: false,
+            getter: { $0.dbFilename },
+            setter: { c, a in
+                if a[0].contains("/") { throw ConfigValueError("dbfilename can't be a path, just a filename") }
+                c.dbFilename = a[0]
+            },
+            rewriter: { c, n in .line("\(n) \(quoted(c.dbFilename))", force: c.dbFilename != ServerConfig().dbFilename) },
             applier: nil)
     }
 

@@ -50,6 +50,15 @@ extension ServerState {
             let isWrite = spec.flags.contains(.write) || spec.flags.contains(.mayReplicate)
             if !pauseWritesOnly || isWrite { return .paused }
         }
+        if loading && !spec.flags.contains(.loading) {
+            reject(ctx, Self.loadingError, spec)
+            return .done
+        }
+        if lastBgsaveFailed && !isReplica && config.stopWritesOnBgsaveError && !config.savePoints.isEmpty
+            && !client.flags.contains(.master) && (spec.flags.contains(.write) || spec.name == "ping") {
+            reject(ctx, Self.diskError, spec)
+            return .done
+        }
         if isReplica && config.replicaReadOnly && !client.flags.contains(.master) && spec.flags.contains(.write) {
             reject(ctx, .readOnlyReplica, spec)
             return .done
@@ -115,6 +124,9 @@ extension ServerState {
         }
         return true
     }
+
+    static let loadingError = CommandError("LOADING Redis is loading the dataset in memory")
+    static let diskError = CommandError("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.")
 
     /// What a RESP2 client in subscribed mode may still run.
     static let subscribedModeCommands: Set<String> = [

@@ -29,6 +29,21 @@ public final class ServerConfig {
     public var hz: Int = 10
     public var daemonize: Bool = false
 
+    // Snapshotting (RDB)
+    /// `save <seconds> <changes>` points: a background save once `changes` writes happened and `seconds`
+    /// passed since the last save. Redis's defaults; `save ""` disables.
+    public var savePoints: [SavePoint] = [SavePoint(seconds: 3600, changes: 1), SavePoint(seconds: 300, changes: 100),
+                                          SavePoint(seconds: 60, changes: 10000)]
+    public var dbFilename: String = "dump.rdb"
+    public var rdbCompression: Bool = true
+    public var rdbChecksum: Bool = true
+    public var stopWritesOnBgsaveError: Bool = true
+    /// `--import <file.rdb>` on the command line: replace the dataset with that file at start-up.
+    public var importPath: String?
+    /// Set while a config file or the command line is read (`save` lines then accumulate, as in Redis).
+    public var readingConfigFile = false
+    var savePointsFromFile = false
+
     // Security
     public var requirePass: String = ""
 
@@ -96,4 +111,11 @@ public final class ServerConfig {
     public var runtimeObservers: [(String) -> String?] = []
 
     public init() {}
+}
+
+/// One `save <seconds> <changes>` point.
+public struct SavePoint: Equatable, Sendable {
+    public var seconds: Int
+    public var changes: Int
+    public init(seconds: Int, changes: Int) { self.seconds = seconds; self.changes = changes }
 }

@@ -64,6 +64,13 @@ public final class ServerState {
     /// On a master: replicas whose last ACK is at most `min-replicas-max-lag` seconds old (kept by replication).
     public var goodReplicaCount = 0
 
+    /// True while the dataset is being loaded from an RDB file: commands without the `loading` flag get
+    /// -LOADING (INFO persistence loading:1).
+    public var loading = false
+    /// The last background save failed: with stop-writes-on-bgsave-error and save points configured, a
+    /// master refuses writes (and PING) with -MISCONF until a save succeeds.
+    public var lastBgsaveFailed = false
+
     /// The time every expiry decision of the current command uses (one command sees one instant).
     public var commandTimeMillis: Int64 = 0
     /// Wall-clock microseconds at which the current top-level command started.

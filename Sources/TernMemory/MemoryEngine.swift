@@ -114,6 +114,16 @@ public final class MemoryDatabase: StorageDatabase {
     }
 
     @discardableResult
+    public func setAccess(_ key: Bytes, lastAccess: UInt32, frequency: UInt8) -> Bool {
+        entries.updateValue(forKey: key) { record -> Bool in
+            guard record != nil else { return false }
+            record!.lastAccess = lastAccess
+            record!.frequency = frequency
+            return true
+        }
+    }
+
+    @discardableResult
     public func remove(_ key: Bytes) -> Bool {
         guard let old = entries.removeValue(forKey: key) else { return false }
         if old.expireAt != nil { volatile.removeValue(forKey: key) }

@@ -53,6 +53,8 @@ public protocol StorageDatabase: AnyObject, CollectionStorage {
     @discardableResult func setExpiry(_ key: Bytes, _ expireAt: Int64?) -> Bool
     /// Deletes every key.
     func removeAll()
+    /// Overwrites the access metadata of an existing key (RESTORE's IDLETIME and FREQ); false when absent.
+    @discardableResult func setAccess(_ key: Bytes, lastAccess: UInt32, frequency: UInt8) -> Bool
 
     /// Iterates keys from an opaque cursor (0 starts); returns the next cursor (0 when done).
     /// Keys present for the whole iteration are returned at least once.
@@ -97,6 +99,27 @@ extension DatabaseSnapshot {
             return true
         }
         return ArraySnapshotCursor(entries)
+    }
+}
+
+/// One key of a snapshot walk.
+public struct SnapshotItem {
+    public var key: Bytes
+    public var value: StoredValue
+    public var expireAt: Int64?
+    public init(key: Bytes, value: StoredValue, expireAt: Int64?) {
+        self.key = key
+        self.value = value
+        self.expireAt = expireAt
+    }
+}
+
+extension SnapshotCursor {
+    /// One entry at a time: nil once the walk is done.
+    public func next() -> SnapshotItem? {
+        var item: SnapshotItem?
+        _ = next(limit: 1) { key, value, expireAt in item = SnapshotItem(key: key, value: value, expireAt: expireAt) }
+        return item
     }
 }
 
