@@ -686,7 +686,9 @@ public final class ReplicationMaster: PropagationHook {
         let now = server.clock.nowMillis()
         return [
             ("redis-ver", "7.0.15"), ("redis-bits", "64"), ("ctime", String(now / 1000)),
-            ("used-mem", String(server.engine.usedMemoryEstimate)), ("repl-stream-db", "0"),
+            // A replica's own replicas continue the proxied stream in the database it is in.
+            ("used-mem", String(server.engine.usedMemoryEstimate)),
+            ("repl-stream-db", String(server.isReplica ? replicaStreamDB : 0)),
             ("repl-id", replid), ("repl-offset", String(offset)), ("aof-base", "0"),
         ]
     }

@@ -158,21 +158,27 @@ def test_chained_replicas_get_the_exact_stream(nodes):
     middle = nodes("tern", "middle", backend=OTHER)
     leaf_tern = nodes("tern", "leaf-tern")
     m, mid = client(master), client(middle)
+    m3 = client(master, 3)
     write_dataset(m, b"before")
     replicaof(mid, master)
+    # The stream's last SELECT is db 3 when the leaves sync from the middle node.
+    m3.set(b"db3", b"yes")
     wait_in_sync(m, mid)
     leaf_redis = nodes("stock", "leaf-redis", "--replicaof", "127.0.0.1", str(middle.port))
     lt, lr = client(leaf_tern), client(leaf_redis)
     replicaof(lt, middle)
+    wait_in_sync(mid, lt)
+    wait_in_sync(mid, lr)
+    # No SELECT precedes this in the stream: the leaves know the db from the RDB's repl-stream-db.
+    m3.set(b"db3-after", b"yes")
     write_dataset(m, b"after")
-    m3 = client(master, 3)
-    m3.set(b"db3", b"yes")
     offset = wait_in_sync(m, mid)
     wait_in_sync(mid, lt)
     wait_in_sync(mid, lr)
     for leaf in (lt, lr):
         assert_same(m, leaf)
-        assert client(leaf_tern if leaf is lt else leaf_redis, 3).get(b"db3") == b"yes"
+        leaf3 = client(leaf_tern if leaf is lt else leaf_redis, 3)
+        assert leaf3.get(b"db3") == b"yes" and leaf3.get(b"db3-after") == b"yes"
         li = info(leaf, "replication")
         # Same history everywhere: the top master's id and offsets.
         assert li["master_replid"] == info(m, "replication")["master_replid"]
