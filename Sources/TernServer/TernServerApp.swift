@@ -156,24 +156,23 @@ public final class TernServerApp: Service, @unchecked Sendable {
             loop.execute { [replica] in replica.start(host: host, port: port) }
         }
         scheduleCron()
-        if let (reader, replace) = deferredLoad {
-            loop.execute { [self] in
-                persistence.loadInChunks(reader, replace: replace) { [logger] result in
-                    if case .failure(let error) = result {
-                        logger.warning("Fatal error loading the DB: \(error). Exiting.")
-                        exit(1)
-                    }
-                }
-            }
+        if let replace = deferredLoad {
+            loop.execute { [self] in startChunkedLoad(replace: replace) }
         }
     }
 
     /// `--import file` (replaces the dataset) or `dir/dbfilename` if present. LMDB loads it here in one
-    /// transaction, and only into an empty store (its own data is already durable); the memory backend
-    /// gets the reader back to load once serving.
-    private func prepareStartupLoad() throws -> (RDBReader, Bool)? {
+    /// transaction, and only into an empty store (its own data is already durable). For the memory backend
+    /// this only checks the file is there and returns `replace`: the load itself runs on the event loop
+    /// (`startChunkedLoad`), where the snapshot-free, single-threaded objects it builds belong.
+    private func prepareStartupLoad() throws -> Bool? {
         let path = config.importPath ?? persistence.path
         let replace = config.importPath != nil
+        if state.engine.name == "memory" {
+            if access(path, F_OK) == 0 { return replace }
+            if replace { throw StartupError("Can't import '\(path)': \(String(cString: strerror(errno)))") }
+            return nil
+        }
         let reader: RDBReader
         do {
             guard let r = try persistence.openForLoading(path) else {
@@ -186,10 +185,6 @@ public final class TernServerApp: Service, @unchecked Sendable {
         } catch {
             throw StartupError("\(error)")
         }
-        if state.engine.name == "memory" {
-            logger.notice("Loading RDB \(path) (\(reader.totalBytes) bytes)")
-            return (reader, replace)
-        }
         if !replace && (0..<state.engine.databaseCount).contains(where: { state.engine.database($0).keyCount > 0 }) {
             logger.notice("Not loading \(path): the \(state.engine.name) store already holds data")
             return nil
@@ -201,6 +196,25 @@ public final class TernServerApp: Service, @unchecked Sendable {
             throw StartupError("\(error)")
         }
         return nil
+    }
+
+    /// The memory backend's start-up load, on the event loop: a chunk of keys per pass, -LOADING meanwhile.
+    /// A file that can't be loaded is fatal, as in Redis.
+    private func startChunkedLoad(replace: Bool) {
+        let path = config.importPath ?? persistence.path
+        do {
+            guard let reader = try persistence.openForLoading(path) else { return }
+            logger.notice("Loading RDB \(path) (\(reader.totalBytes) bytes)")
+            persistence.loadInChunks(reader, replace: replace) { [logger] result in
+                if case .failure(let error) = result {
+                    logger.warning("Fatal error loading the DB: \(error). Exiting.")
+                    exit(1)
+                }
+            }
+        } catch {
+            logger.warning("\(error)")
+            exit(1)
+        }
     }
 
     private func scheduleCron() {
