@@ -352,8 +352,14 @@ public struct RDBReader {
 
     /// Redis's module type name from a module id (9 characters of a 64-symbol alphabet, 6 bits each).
     static func moduleName(id: UInt64) -> String {
-        let charset = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
-        return String((0..<9).map { i in charset[Int((id >> (64 - 6 * UInt64(i + 1))) & 63)] })
+        let charset: [Character] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+        var name = ""
+        for i in 0..<9 {
+            let shift = UInt64(64 - 6 * (i + 1))
+            let index = Int((id >> shift) & 63)
+            name.append(charset[index])
+        }
+        return name
     }
 
     /// Skips module-serialized data: a sequence of (opcode, value) up to the EOF opcode, self-describing

@@ -87,7 +87,9 @@ public final class TernServerApp: Service, @unchecked Sendable {
 
     /// Binds every listener. Throws when a mandatory address can't be bound.
     public func start() throws {
-        persistence.schedule = { [loop] body in loop.execute { body() } }
+        // A short delay, not `execute`: NIO runs tasks queued by tasks in the same pass, before any I/O, so
+        // chained `execute`s would starve clients; a scheduled task waits for the next pass.
+        persistence.schedule = { [loop] body in _ = loop.scheduleTask(in: .microseconds(50)) { body() } }
         // LMDB loads before serving, in one transaction; the memory backend once listening (chunked, -LOADING).
         let deferredLoad = try prepareStartupLoad()
         let bootstrap = ServerBootstrap(group: group)

@@ -25,6 +25,7 @@ final class RDBPersistenceTests: XCTestCase {
         persistence.install()
         persistence.schedule = { [unowned self] in passes.append($0) }
         persistence.keysPerPass = 10
+        persistence.loadKeysPerPass = 10
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("tern-persist-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         persistence.directory = dir.path
