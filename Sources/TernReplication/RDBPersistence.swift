@@ -47,6 +47,13 @@ public final class RDBPersistence {
     public func install() {
         for spec in specs { server.commands.register(spec) }
         server.infoProviders["persistence"] = { [unowned self] in self.infoFields() }
+        server.flushAllHook = { [unowned self] in self.flushedAll() }
+    }
+
+    /// FLUSHALL: the save under way would write the old data; with save points the empty dataset is saved.
+    func flushedAll() {
+        if let job { abort(job) }
+        if automaticSaves && !server.config.savePoints.isEmpty { saveNow() }
     }
 
     public var bgsaveInProgress: Bool { job != nil }

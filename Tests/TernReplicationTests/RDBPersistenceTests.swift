@@ -159,6 +159,7 @@ final class RDBPersistenceTests: XCTestCase {
     }
 
     func testChunkedLoadRepliesLoading() throws {
+        server.config.savePoints = []  // so FLUSHALL below doesn't save the empty dataset over the file
         for i in 0..<50 { run("SET", "k\(i)", "v\(i)") }
         run("SET", "gone", "x")
         run("PEXPIREAT", "gone", String(clock.nowMillis() + 1000))
@@ -195,6 +196,18 @@ final class RDBPersistenceTests: XCTestCase {
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("dump.rdb/x"), withIntermediateDirectories: true)
         XCTAssertNotNil(persistence.shutdownSave(.save, force: false))
         XCTAssertNil(persistence.shutdownSave(.save, force: true))
+    }
+
+    func testFlushAllDropsTheRunningSaveAndSavesTheEmptyDataset() throws {
+        for i in 0..<50 { run("SET", "k\(i)", "v") }
+        XCTAssertEqual(run("SAVE"), .simple("OK"))
+        XCTAssertEqual(run("BGSAVE"), .simple("Background saving started"))
+        XCTAssertEqual(run("FLUSHALL"), .simple("OK"))
+        XCTAssertFalse(persistence.bgsaveInProgress)
+        _ = runPasses()
+        XCTAssertEqual(try loadFile().entries.count, 0, "a restart must not bring the keys back")
+        XCTAssertEqual(info("rdb_changes_since_last_save"), "1")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["dump.rdb"])
     }
 
     func testChecksumOffWritesAZeroTrailer() throws {
