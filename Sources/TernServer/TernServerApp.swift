@@ -91,7 +91,13 @@ public final class TernServerApp: Service, @unchecked Sendable {
         // chained `execute`s would starve clients; a scheduled task waits for the next pass.
         persistence.schedule = { [loop] body in _ = loop.scheduleTask(in: .microseconds(50)) { body() } }
         // LMDB loads before serving, in one transaction; the memory backend once listening (chunked, -LOADING).
-        let deferredLoad = try prepareStartupLoad()
+        let deferredLoad: Bool?
+        do {
+            deferredLoad = try prepareStartupLoad()
+        } catch {
+            stopPromise.fail(error)  // never run: the promise must not be left unfulfilled
+            throw error
+        }
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: Int32(config.tcpBacklog))
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -309,11 +315,13 @@ public final class TernServerApp: Service, @unchecked Sendable {
         return nil
     }
 
-    /// Stops listeners and makes `run` return; `save`: the default shutdown save first (SIGTERM).
+    /// Stops listeners and makes `run` return; `save`: the default shutdown save first (SIGTERM). As Redis,
+    /// a failed save keeps the server running ("can't exit"): stopping would lose the unsaved writes.
     public func stop(save: Bool = false) {
         loop.execute { [self] in
             if save, let refusal = persistence.shutdownSave(.default, force: false) {
                 logger.warning("\(refusal)")
+                return
             }
             cron?.cancel()
             for channel in channels { channel.close(promise: nil) }
