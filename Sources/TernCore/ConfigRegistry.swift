@@ -147,6 +147,20 @@ public enum ConfigRegistry {
         replicaOf(),
         string("masterauth", emptyIsUnset: true, mutable: true, \.masterAuth),
         string("masteruser", emptyIsUnset: true, mutable: true, \.masterUser),
+        bool("replica-serve-stale-data", alias: "slave-serve-stale-data", mutable: true, \.replicaServeStaleData),
+        string("replica-announce-ip", alias: "slave-announce-ip", emptyIsUnset: true, mutable: true, \.replicaAnnounceIP),
+        integer("replica-announce-port", alias: "slave-announce-port", min: 0, max: 65535, mutable: true, \.replicaAnnouncePort),
+        integer("replica-priority", alias: "slave-priority", min: 0, max: intMax, mutable: true, \.replicaPriority),
+        bool("replica-announced", mutable: true, \.replicaAnnounced),
+        integer("min-replicas-to-write", alias: "min-slaves-to-write", min: 0, max: intMax, mutable: true, \.minReplicasToWrite),
+        integer("min-replicas-max-lag", alias: "min-slaves-max-lag", min: 0, max: intMax, mutable: true, \.minReplicasMaxLag),
+        integer("repl-timeout", min: 1, max: intMax, mutable: true, \.replTimeout),
+        integer("repl-backlog-ttl", min: 0, max: longMax, mutable: true, \.replBacklogTTL),
+        bool("repl-diskless-sync", mutable: true, \.replDisklessSync),
+        integer("repl-diskless-sync-delay", min: 0, max: intMax, mutable: true, \.replDisklessSyncDelay),
+        integer("repl-diskless-sync-max-replicas", min: 0, max: intMax, mutable: true, \.replDisklessSyncMaxReplicas),
+        enumeration("repl-diskless-load", ["disabled", "on-empty-db", "swapdb"], mutable: true, \.replDisklessLoad),
+        bool("repl-disable-tcp-nodelay", mutable: true, \.replDisableTCPNoDelay),
         // Clients and events
         clientOutputBufferLimit(),
         notifyKeyspaceEvents(),
@@ -499,11 +513,11 @@ extension ConfigRegistry {
         kind == .octal ? String(v, radix: 8) : String(v)
     }
 
-    static func integer(_ name: String, kind: ConfigKind = .integer, min: Int64, max: Int64, unsigned: Bool = false,
-                        mutable: Bool, _ key: ReferenceWritableKeyPath<ServerConfig, Int>,
+    static func integer(_ name: String, alias: String? = nil, kind: ConfigKind = .integer, min: Int64, max: Int64,
+                        unsigned: Bool = false, mutable: Bool, _ key: ReferenceWritableKeyPath<ServerConfig, Int>,
                         store: ((Int64) -> Int)? = nil) -> ConfigDirective {
         ConfigDirective(
-            name: name, alias: nil, kind: kind, mutable: mutable, protected: false, multiArg: false,
+            name: name, alias: alias, kind: kind, mutable: mutable, protected: false, multiArg: false,
             minimum: min, maximum: max, unsigned: unsigned,
             getter: { renderNumber($0[keyPath: key], kind: kind) },
             setter: { c, a in
@@ -544,10 +558,10 @@ extension ConfigRegistry {
 
     /// A string directive. `emptyIsUnset`: the empty string means "not set" (Redis's EMPTY_STRING_IS_NULL):
     /// CONFIG REWRITE then removes the directive from the file.
-    static func string(_ name: String, emptyIsUnset: Bool, mutable: Bool,
+    static func string(_ name: String, alias: String? = nil, emptyIsUnset: Bool, mutable: Bool,
                        _ key: ReferenceWritableKeyPath<ServerConfig, String>) -> ConfigDirective {
         ConfigDirective(
-            name: name, alias: nil, kind: .string, mutable: mutable, protected: false, multiArg: false,
+            name: name, alias: alias, kind: .string, mutable: mutable, protected: false, multiArg: false,
             minimum: 0, maximum: 0, unsigned: false,
             getter: { $0[keyPath: key] },
             setter: { c, a in c[keyPath: key] = a[0] },

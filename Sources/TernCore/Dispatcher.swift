@@ -63,6 +63,10 @@ extension ServerState {
             reject(ctx, .readOnlyReplica, spec)
             return .done
         }
+        if let refusal = replicationRefusal(spec, client: client) {
+            reject(ctx, refusal, spec)
+            return .done
+        }
         // RESP2 subscribed mode: only (un)subscribing, PING, QUIT and RESET (RESP3 has no such limit).
         if client.flags.contains(.pubsub) && client.resp == .resp2 && !Self.subscribedModeCommands.contains(spec.fullName) {
             reject(ctx, .err("Can't execute '\(spec.fullName)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"), spec)
@@ -93,6 +97,32 @@ extension ServerState {
         call(ctx, spec, arguments)
         serveBlockedClients()
         return client.closing ? .close : .done
+    }
+
+    /// Replication's admission checks (Redis's processCommand): `replica-serve-stale-data no` on a replica whose
+    /// link is down, `min-replicas-to-write` on a master. EXEC counts as a write when its queue holds one.
+    func replicationRefusal(_ spec: CommandSpec, client: Client) -> CommandError? {
+        if client.flags.contains(.master) { return nil }
+        let isExec = spec.name == "exec" && spec.parent == nil
+        if isReplica {
+            guard !config.replicaServeStaleData, !masterLinkUp else { return nil }
+            let stale = isExec ? queuedFlags(client, all: .stale) : spec.flags.contains(.stale)
+            return stale ? nil : .masterDown
+        }
+        guard config.minReplicasToWrite > 0, config.minReplicasMaxLag > 0,
+              goodReplicaCount < config.minReplicasToWrite else { return nil }
+        let write = isExec ? !queuedFlags(client, all: [], any: .write) : spec.flags.contains(.write)
+        return write ? .noReplicas : nil
+    }
+
+    /// For EXEC: whether every queued command has `all` (and, when `any` is given, none has it).
+    private func queuedFlags(_ client: Client, all: CommandFlags, any: CommandFlags = []) -> Bool {
+        for arguments in client.queued {
+            guard let spec = commands.lookup(arguments[0]) else { continue }
+            if !all.isEmpty && !spec.flags.isSuperset(of: all) { return false }
+            if !any.isEmpty && !spec.flags.isDisjoint(with: any) { return false }
+        }
+        return true
     }
 
     static let loadingError = CommandError("LOADING Redis is loading the dataset in memory")

@@ -30,31 +30,59 @@ public struct LMDBSnapshot: DatabaseSnapshot {
     static let chunk = 64
 
     public func forEach(_ body: (Bytes, StoredValue, Int64?) throws -> Bool) rethrows {
-        let ns = Enc.physPrefix(phys)
-        var start = ns
-        while true {
-            var entries: [(Bytes, StoredValue, Int64?)] = []
-            var more = false
-            view.handle.lock.shared {
-                let t = Txn(ptr: view.txn)
-                let tables = view.tables
-                try? t.forEach(tables.keys, from: start, prefix: ns) { k, v in
-                    if entries.count == Self.chunk {
-                        more = true
-                        return false
-                    }
-                    let encoded = UnsafeRawBufferPointer(rebasing: k[4...])
-                    let (name, offset) = tables.name(encoded: encoded, value: v)
-                    let header = Header.decode(v, at: offset)
-                    let value = try tables.materialize(t, header)
-                    entries.append((Bytes(name), value, header.expireAt))
-                    start = [UInt8](k) + [0]
-                    return true
-                }
-            }
-            for (key, value, expiry) in entries where try !body(key, value, expiry) { return }
-            if !more { return }
+        let cursor = LMDBSnapshotCursor(self)
+        var chunk: [(Bytes, StoredValue, Int64?)] = []
+        var more = true
+        while more {
+            chunk.removeAll(keepingCapacity: true)
+            more = cursor.next(limit: Self.chunk) { chunk.append(($0, $1, $2)) }
+            for (key, value, expiry) in chunk where try !body(key, value, expiry) { return }
         }
+    }
+
+    public func makeCursor() -> any SnapshotCursor { LMDBSnapshotCursor(self) }
+}
+
+/// Resumes from the last key read, in chunks read under the remap lock (like `forEach`).
+final class LMDBSnapshotCursor: SnapshotCursor, @unchecked Sendable {
+    let snapshot: LMDBSnapshot
+    var start: [UInt8]
+    let ns: [UInt8]
+    var done = false
+    init(_ snapshot: LMDBSnapshot) {
+        self.snapshot = snapshot
+        ns = Enc.physPrefix(snapshot.phys)
+        start = ns
+    }
+    func next(limit: Int, _ body: (Bytes, StoredValue, Int64?) -> Void) -> Bool {
+        guard !done else { return false }
+        let view = snapshot.view
+        var entries: [(Bytes, StoredValue, Int64?)] = []
+        var more = false
+        let wanted = max(1, limit)
+        let ns = self.ns
+        var start = self.start
+        view.handle.lock.shared {
+            let t = Txn(ptr: view.txn)
+            let tables = view.tables
+            try? t.forEach(tables.keys, from: start, prefix: ns) { k, v in
+                if entries.count == wanted {
+                    more = true
+                    return false
+                }
+                let encoded = UnsafeRawBufferPointer(rebasing: k[4...])
+                let (name, offset) = tables.name(encoded: encoded, value: v)
+                let header = Header.decode(v, at: offset)
+                let value = try tables.materialize(t, header)
+                entries.append((Bytes(name), value, header.expireAt))
+                start = [UInt8](k) + [0]
+                return true
+            }
+        }
+        self.start = start
+        for (key, value, expiry) in entries { body(key, value, expiry) }
+        done = !more
+        return more
     }
 }
 

@@ -231,13 +231,25 @@ public struct MemorySnapshot: DatabaseSnapshot {
         }
     }
 
-    /// The trie's own iterator, kept between calls (consumed on the command thread, like the snapshot).
-    public func makeCursor() -> SnapshotCursor {
-        var iterator = entries.makeIterator()
-        return SnapshotCursor {
-            guard let (key, record) = iterator.next() else { return nil }
-            return SnapshotItem(key: key, value: record.value, expireAt: record.expireAt)
+    /// The trie's own iterator, suspended between slices (it keeps the snapshot's nodes alive).
+    public func makeCursor() -> any SnapshotCursor { MemorySnapshotCursor(entries.makeIterator()) }
+}
+
+final class MemorySnapshotCursor: SnapshotCursor {
+    var iterator: TreeDictionary<Bytes, KeyRecord>.Iterator
+    var pending: (key: Bytes, value: KeyRecord)?
+    init(_ iterator: TreeDictionary<Bytes, KeyRecord>.Iterator) {
+        self.iterator = iterator
+        pending = self.iterator.next()
+    }
+    func next(limit: Int, _ body: (Bytes, StoredValue, Int64?) -> Void) -> Bool {
+        var n = 0
+        while n < max(1, limit), let (key, record) = pending {
+            body(key, record.value, record.expireAt)
+            pending = iterator.next()
+            n += 1
         }
+        return pending != nil
     }
 }
 

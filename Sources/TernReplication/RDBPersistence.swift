@@ -17,8 +17,12 @@ public final class RDBPersistence {
     public var schedule: (@escaping () -> Void) -> Void = { $0() }
     /// The replication id and offset stored in the aux fields (set by the server layer).
     public var replicationState: () -> (id: String, offset: Int64) = { (String(repeating: "0", count: 40), 0) }
-    /// repl-id / repl-offset found in the last loaded file (for a partial resync after a restart).
+    /// The database the replication stream applies to on a replica (aux repl-stream-db), so a restarted
+    /// replica resumes the stream in the right database.
+    public var replicationStreamDB: () -> Int = { 0 }
+    /// repl-id / repl-offset / repl-stream-db found in the last loaded file (for a partial resync after a restart).
     public private(set) var loadedReplication: (id: String, offset: Int64)?
+    public private(set) var loadedStreamDB = 0
     /// Save points and the default shutdown save apply to the memory backend (LMDB is durable by itself).
     public var automaticSaves: Bool
 
@@ -99,7 +103,7 @@ public final class RDBPersistence {
         let repl = replicationState()
         return [
             ("redis-ver", "7.0.15"), ("redis-bits", "64"), ("ctime", String(server.clock.nowMillis() / 1000)),
-            ("used-mem", String(server.engine.usedMemoryEstimate)), ("repl-stream-db", "0"),
+            ("used-mem", String(server.engine.usedMemoryEstimate)), ("repl-stream-db", String(replicationStreamDB())),
             ("repl-id", repl.id), ("repl-offset", String(repl.offset)), ("aof-base", "0"),
         ]
     }
@@ -404,12 +408,15 @@ public final class RDBPersistence {
         beginLoad(reader)
         defer { server.loading = false }
         server.engine.beginBatch()
-        if replace {
-            for index in 0..<server.engine.databaseCount { server.engine.database(index).removeAll() }
-        }
         var result = LoadResult()
         do {
-            while let entry = try reader.next() { store(entry, &result) }
+            // All of it or nothing: no intermediate commit however big the file (LMDB: one transaction).
+            try server.engine.withoutIntermediateCommits {
+                if replace {
+                    for index in 0..<server.engine.databaseCount { server.engine.database(index).removeAll() }
+                }
+                while let entry = try reader.next() { store(entry, &result) }
+            }
         } catch {
             // Nothing of a failed load must stay: LMDB drops the uncommitted batch on close.
             throw FileError(description: "Short read or OOM loading DB. Unrecoverable error, aborting now. (\(error))")
@@ -483,6 +490,7 @@ public final class RDBPersistence {
         }
         if let id = aux["repl-id"], let offset = aux["repl-offset"].flatMap({ Int64($0) }) {
             loadedReplication = (id, offset)
+            loadedStreamDB = aux["repl-stream-db"].flatMap { Int($0) }.map { max(0, min($0, server.engine.databaseCount - 1)) } ?? 0
         }
         for warning in reader.warnings { server.logger.warning("RDB: \(warning)") }
         lastLoadKeysLoaded = result.keysLoaded

@@ -58,6 +58,9 @@ public final class TernServerApp: Service, @unchecked Sendable {
         persistence.install()
         // The one place the RDB aux fields read replication's id and offset.
         persistence.replicationState = { [unowned replication] in (replication.replid, replication.masterOffset) }
+        persistence.replicationStreamDB = { [unowned state, unowned replication] in
+            state.isReplica ? replication.replicaStreamDB : 0
+        }
         self.batchMode = storage.batchMode
         state.shutdownHandler = { [weak self] request in self?.handleShutdownCommand(request) }
         config.runtimeObservers.append { [weak self] name in
@@ -139,6 +142,14 @@ public final class TernServerApp: Service, @unchecked Sendable {
                 throw StartupError("Failed opening Unix socket: \(error)")
             }
         }
+        // Full resyncs produce their snapshot in slices, one per event-loop pass.
+        replication.scheduler = { [loop] afterMillis, body in
+            if afterMillis <= 0 {
+                loop.execute(body)
+            } else {
+                loop.scheduleTask(in: .milliseconds(afterMillis)) { body() }
+            }
+        }
         replica.listeningPort = boundPort ?? config.port
         replica.runInBatch = { [unowned self] body in
             openBatchIfNeeded()
@@ -158,14 +169,31 @@ public final class TernServerApp: Service, @unchecked Sendable {
                 .whenFailure { error in replica.linkFailed(generation: generation, error: "\(error)") }
         }
         // `replicaof host port` in the config or on the command line: start replicating once serving.
+        // A durable backend keeps the replication history with the data: a restarted master or replica
+        // resumes with a partial resync.
         let parts = config.replicaOf.split(separator: " ")
-        if parts.count == 2, let port = Int(parts[1]) {
-            let host = String(parts[0])
-            loop.execute { [replica] in replica.start(host: host, port: port) }
+        let startReplica = { [replica] (restored: Bool) in
+            if parts.count == 2, let port = Int(parts[1]) {
+                replica.start(host: String(parts[0]), port: port, useOwnHistory: restored)
+            }
         }
         scheduleCron()
         if let replace = deferredLoad {
-            loop.execute { [self] in startChunkedLoad(replace: replace) }
+            // The memory backend loads once serving; its history comes from the file's aux fields, and a
+            // replica connects to its master after the load.
+            loop.execute { [self] in
+                startChunkedLoad(replace: replace) { [self] in
+                    var restored = false
+                    if !replace, let history = persistence.loadedReplication {
+                        restored = replication.restoreHistory(replid: history.id, offset: history.offset)
+                        replication.replicaStreamDB = persistence.loadedStreamDB
+                    }
+                    startReplica(restored)
+                }
+            }
+        } else {
+            let restored = try loop.submit { [replication] in replication.restoreHistory() }.wait()
+            loop.execute { startReplica(restored) }
         }
     }
 
@@ -206,18 +234,19 @@ public final class TernServerApp: Service, @unchecked Sendable {
         return nil
     }
 
-    /// The memory backend's start-up load, on the event loop: a chunk of keys per pass, -LOADING meanwhile.
-    /// A file that can't be loaded is fatal, as in Redis.
-    private func startChunkedLoad(replace: Bool) {
+    /// The memory backend's start-up load, on the event loop: a chunk of keys per pass, -LOADING meanwhile;
+    /// `loaded` runs once it is done. A file that can't be loaded is fatal, as in Redis.
+    private func startChunkedLoad(replace: Bool, loaded: @escaping () -> Void) {
         let path = config.importPath ?? persistence.path
         do {
-            guard let reader = try persistence.openForLoading(path) else { return }
+            guard let reader = try persistence.openForLoading(path) else { return loaded() }
             logger.notice("Loading RDB \(path) (\(reader.totalBytes) bytes)")
             persistence.loadInChunks(reader, replace: replace) { [logger] result in
                 if case .failure(let error) = result {
                     logger.warning("Fatal error loading the DB: \(error). Exiting.")
                     exit(1)
                 }
+                loaded()
             }
         } catch {
             logger.warning("\(error)")

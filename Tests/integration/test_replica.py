@@ -11,13 +11,13 @@ import pytest
 import redis
 
 from conftest import REDIS_BIN, TERN_BIN, ServerProcess
-from test_replication import assert_same, client, dump_db, info, wait_in_sync, write_dataset
+from test_replication import FAST_SYNC, assert_same, client, dump_db, info, wait_in_sync, write_dataset
 
 
 
 def tern(name, backend, workdir):
     def argv(port):
-        a = [TERN_BIN, "--port", str(port), "--bind", "127.0.0.1", "--backend", backend]
+        a = [TERN_BIN, "--port", str(port), "--bind", "127.0.0.1", "--backend", backend] + FAST_SYNC
         if backend == "lmdb":
             a += ["--lmdb-path", workdir + "/lmdb-" + name]
         return a
@@ -190,7 +190,7 @@ def test_replicaof_on_the_command_line(workdir):
 
 def test_masterauth_with_a_password_protected_master(workdir):
     master = ServerProcess("master-auth", lambda port: [
-        TERN_BIN, "--port", str(port), "--bind", "127.0.0.1", "--requirepass", "s3cret"]).start()
+        TERN_BIN, "--port", str(port), "--bind", "127.0.0.1", "--requirepass", "s3cret"] + FAST_SYNC).start()
     replica = None
     try:
         m = redis.Redis(host="127.0.0.1", port=master.port, password="s3cret", socket_timeout=10)
