@@ -132,9 +132,8 @@ public final class RDBPersistence {
         do {
             try Self.writeFile(tempPath, [body], finalPath: path, directory: directory)
         } catch {
+            // As Redis's rdbSave: a failed foreground save leaves rdb_last_bgsave_status alone (no MISCONF).
             server.logger.warning("Failed saving the DB: \(error)")
-            server.lastBgsaveFailed = true
-            lastBgsaveOK = false
             return false
         }
         server.logger.notice("DB saved on disk")

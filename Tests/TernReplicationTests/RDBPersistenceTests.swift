@@ -196,6 +196,10 @@ final class RDBPersistenceTests: XCTestCase {
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("dump.rdb/x"), withIntermediateDirectories: true)
         XCTAssertNotNil(persistence.shutdownSave(.save, force: false))
         XCTAssertNil(persistence.shutdownSave(.save, force: true))
+        // A failed SAVE is an error reply but, as in Redis, doesn't set the bgsave status (no MISCONF).
+        XCTAssertEqual(run("SAVE"), .error("ERR"))
+        XCTAssertEqual(info("rdb_last_bgsave_status"), "ok")
+        XCTAssertEqual(run("SET", "b", "2"), .simple("OK"))
     }
 
     func testFlushAllDropsTheRunningSaveAndSavesTheEmptyDataset() throws {
