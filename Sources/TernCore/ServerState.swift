@@ -70,6 +70,8 @@ public final class ServerState {
     /// The last background save failed: with stop-writes-on-bgsave-error and save points configured, a
     /// master refuses writes (and PING) with -MISCONF until a save succeeds.
     public var lastBgsaveFailed = false
+    /// Called by FLUSHALL once the databases are empty (the persistence layer resets its RDB file).
+    public var flushAllHook: (() -> Void)?
 
     /// The time every expiry decision of the current command uses (one command sees one instant).
     public var commandTimeMillis: Int64 = 0
