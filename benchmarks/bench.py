@@ -600,6 +600,9 @@ def detach(replica):
     replica.call("REPLICAOF", "NO", "ONE")
 
 
+# Redis 7.0 masters wait repl-diskless-sync-delay (5 s) for more replicas before a full sync: measure the transfer.
+MASTER_EXTRA = {"redis": ["--repl-diskless-sync-delay", "0"]}
+
 SYNC_PAIRS = [
     ("tern-memory", "tern-memory"),
     ("tern-lmdb-always", "tern-lmdb-always"),
@@ -640,7 +643,7 @@ def phase_replication(opts, workroot, runs):
     masters = {}
     try:
         for mname in sorted({m for m, _ in SYNC_PAIRS}):
-            server = Server(mname, opts, workroot)
+            server = Server(mname, opts, workroot, extra=MASTER_EXTRA.get(mname, []))
             try:
                 server.start()
                 pipe_load(server, payload, n)
@@ -685,7 +688,7 @@ def phase_replication(opts, workroot, runs):
     try:
         for family, name in (("tern", "tern-memory"), ("redis", "redis")):
             try:
-                master = Server(name, opts, workroot).start()
+                master = Server(name, opts, workroot, extra=MASTER_EXTRA.get(name, [])).start()
                 replicas = [Server(name, opts, workroot).start() for _ in range(2)]
                 pipe_load(master, set_payload(opts.keyspace, 3), opts.keyspace)
                 groups[name] = (master, replicas, [])
@@ -902,7 +905,7 @@ def write_outputs(opts, runs, meta):
             emit("replicas", b, "set", p, 3, k, e)
 
     target_rows = targets(opts, matrix, large)
-    charts = write_charts(opts, base, matrix, large, restart) if not opts.no_charts else []
+    charts = write_charts(opts, base, matrix, large, restart, fullsync, repl) if not opts.no_charts else []
 
     L = []
     L.append("# Tern benchmark: %s, %s" % (opts.name, meta["date"]))
@@ -932,7 +935,7 @@ def write_outputs(opts, runs, meta):
             L.append("| %s | %.2fx | %s %.1fx | %s |" % (name, r, op, limit, "met" if ok else "**missed**"))
         L.append("")
     present = [b for b in opts.backends if any(k[0] == b for k in matrix)]
-    for title, metric, digits in (("Throughput (requests/s)", "rps", 0), ("Server CPU per request (µs)", "cpu_us", 3),
+    for title, metric, digits in (("Throughput (requests/s)", "rps", 0), ("Server CPU per request (µs)", "cpu_us", 2),
                                   ("Latency p50 / p99 (ms)", None, 2)):
         L.append("## %s" % title)
         L.append("")
@@ -991,7 +994,8 @@ def write_outputs(opts, runs, meta):
         L.append("## Replication: time to full-sync %d keys" % opts.repl_keys)
         L.append("")
         L.append("A master holding the keys; a fresh replica started with `--replicaof`; time from its start until "
-                 "`master_link_status:up` and `DBSIZE` equals the master's. Median of %d." % opts.reps)
+                 "`master_link_status:up` and `DBSIZE` equals the master's. Median of %d. Redis masters run with "
+                 "`repl-diskless-sync-delay 0` (its default, 5 s, waits for more replicas before syncing)." % opts.reps)
         L.append("")
         L.append("| master -> replica | sync (s) | keys/s | |")
         L.append("| --- | ---: | ---: | --- |")
@@ -1044,7 +1048,7 @@ def write_outputs(opts, runs, meta):
 # ---------------------------------------------------------------- charts
 
 
-def write_charts(opts, base, matrix, large, restart):
+def write_charts(opts, base, matrix, large, restart, fullsync, repl):
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -1059,46 +1063,52 @@ def write_charts(opts, base, matrix, large, restart):
     variants = [(p, s) for s in opts.sizes for p in opts.pipelines]
     wls = [w for w in opts.workloads if any(k[1] == w for k in matrix)]
 
-    # 1. Throughput by backend, one panel per workload; groups = (pipeline, value size).
-    cols = 3 if len(wls) > 4 else max(1, len(wls))
-    rows = math.ceil(len(wls) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.6 * rows + 1.0), squeeze=False)
-    width = 0.8 / len(backends)
-    for i, wl in enumerate(wls):
-        ax = axes[i // cols][i % cols]
-        labels = []
-        for gi, (p, s) in enumerate(variants):
-            labels.append("-P %d\n%s" % (p, size_label(s)))
-            for bi, b in enumerate(backends):
-                e = matrix.get((b, wl, p, s))
-                if not e or not e.get("rps"):
-                    continue
-                m = e["rps"]
-                x = gi + (bi - (len(backends) - 1) / 2) * width
-                ax.bar(x, m["median"] / 1e3, width, color=COLORS[b],
-                       yerr=[[(m["median"] - m["min"]) / 1e3], [(m["max"] - m["median"]) / 1e3]],
-                       error_kw={"elinewidth": 0.8, "capsize": 1.5})
-        ax.set_xticks(range(len(variants)))
-        ax.set_xticklabels(labels, fontsize=9)
-        ax.set_title(wl.upper() if wl != "mixed" else "mixed 80% GET / 20% SET", fontsize=11, fontweight="bold")
-        ax.set_ylabel("thousand requests/s", fontsize=9)
-        ax.grid(axis="y", alpha=0.3)
-        ax.set_axisbelow(True)
-    for j in range(len(wls), rows * cols):
-        axes[j // cols][j % cols].axis("off")
     handles = [plt.Rectangle((0, 0), 1, 1, color=COLORS[b]) for b in backends]
-    fig.legend(handles, backends, loc="upper center", ncol=min(7, len(backends)), fontsize=10, frameon=False)
-    fig.suptitle("Throughput by backend (%d clients, median of %d, bars: min–max)" % (opts.clients, opts.reps),
-                 y=0.995, fontsize=13)
-    fig.tight_layout(rect=(0, 0, 1, 0.955 - 0.02 * (rows < 3)))
-    paths.append(base + "-throughput.png")
-    fig.savefig(paths[-1], dpi=90)
-    plt.close(fig)
+    width = 0.8 / len(backends)
+
+    # 1. Throughput by backend, one figure per pipeline depth, one panel per workload, a group per value size.
+    for p in opts.pipelines:
+        cols = 3 if len(wls) > 4 else max(1, len(wls))
+        rows = math.ceil(len(wls) / cols)
+        fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.1 * rows + 1.2), squeeze=False,
+                                 layout="constrained")
+        for i, wl in enumerate(wls):
+            ax = axes[i // cols][i % cols]
+            sizes = [s for s in opts.sizes if any((b, wl, p, s) in matrix for b in backends)]
+            for gi, s in enumerate(sizes):
+                for bi, b in enumerate(backends):
+                    e = matrix.get((b, wl, p, s))
+                    x = gi + (bi - (len(backends) - 1) / 2) * width
+                    if not e or not e.get("rps"):
+                        ax.text(x, 0, "x", ha="center", va="bottom", color=COLORS[b], fontsize=9)
+                        continue
+                    m = e["rps"]
+                    ax.bar(x, m["median"] / 1e3, width, color=COLORS[b],
+                           yerr=[[(m["median"] - m["min"]) / 1e3], [(m["max"] - m["median"]) / 1e3]],
+                           error_kw={"elinewidth": 0.8, "capsize": 1.5})
+            ax.set_xticks(range(len(sizes)))
+            ax.set_xticklabels(["%s values" % size_label(s) if WORKLOADS[wl][1] else "" for s in sizes], fontsize=9)
+            ax.set_title(wl.upper() if wl != "mixed" else "mixed: 80% GET / 20% SET", fontsize=11,
+                         fontweight="bold")
+            ax.set_ylabel("thousand requests/s", fontsize=9)
+            ax.grid(axis="y", alpha=0.3)
+            ax.set_axisbelow(True)
+        for j in range(len(wls), rows * cols):
+            axes[j // cols][j % cols].axis("off")
+        # The title rides on the legend: constrained layout places an "outside" legend over a suptitle.
+        fig.legend(handles, backends, loc="outside upper center", ncol=min(7, len(backends)), fontsize=10,
+                   frameon=False, title_fontsize=13,
+                   title="Throughput by backend: -P %d, %d clients (median of %d; whiskers: min–max)"
+                   % (p, opts.clients, opts.reps))
+        paths.append(base + "-throughput-p%d.png" % p)
+        fig.savefig(paths[-1], dpi=90)
+        plt.close(fig)
 
     # 2. Server CPU per request and 3. latency percentiles: one panel per (pipeline, size), workloads on x.
     for kind in ("cpu", "latency"):
-        fig, axes = plt.subplots(len(variants), 1, figsize=(max(9, 1.25 * len(wls) + 3), 3.4 * len(variants) + 0.8),
-                                 squeeze=False)
+        fig_width = max(9, 1.3 * len(wls) + 3)
+        fig, axes = plt.subplots(len(variants), 1, figsize=(fig_width, 3.3 * len(variants) + 1.2),
+                                 squeeze=False, layout="constrained")
         for vi, (p, s) in enumerate(variants):
             ax = axes[vi][0]
             for bi, b in enumerate(backends):
@@ -1113,24 +1123,25 @@ def write_charts(opts, base, matrix, large, restart):
                                yerr=[[m["median"] - m["min"]], [m["max"] - m["median"]]],
                                error_kw={"elinewidth": 0.8, "capsize": 1.5})
                     else:
-                        ax.bar(x, e["p99"]["median"], width, color=COLORS[b], alpha=0.35)
-                        ax.bar(x, e["p50"]["median"], width, color=COLORS[b])
+                        p50, p99 = e["p50"]["median"], e["p99"]["median"]
+                        ax.bar(x, p50, width, color=COLORS[b])
+                        ax.plot([x, x], [p50, p99], color=COLORS[b], lw=1.2)
+                        ax.plot([x], [p99], marker="_", color="black", markersize=6)
             ax.set_xticks(range(len(wls)))
-            ax.set_xticklabels(wls, fontsize=9)
+            ax.set_xticklabels(wls, fontsize=10)
+            ax.set_title("-P %d, %s values" % (p, size_label(s)), fontsize=11, fontweight="bold")
             if kind == "cpu":
                 ax.set_ylabel("server CPU µs / request", fontsize=9)
-                ax.set_title("-P %d, %s values" % (p, size_label(s)), fontsize=11, fontweight="bold")
             else:
                 ax.set_yscale("log")
                 ax.set_ylabel("ms (log scale)", fontsize=9)
-                ax.set_title("-P %d, %s values: p50 (solid) and p99 (pale)" % (p, size_label(s)), fontsize=11,
-                             fontweight="bold")
             ax.grid(axis="y", alpha=0.3, which="both")
             ax.set_axisbelow(True)
-        fig.legend(handles, backends, loc="upper center", ncol=min(7, len(backends)), fontsize=10, frameon=False)
-        fig.suptitle("Server CPU time per request (lower is cheaper)" if kind == "cpu" else
-                     "Latency percentiles (redis-benchmark, %d clients)" % opts.clients, y=0.997, fontsize=13)
-        fig.tight_layout(rect=(0, 0, 1, 1 - 0.9 / (3.4 * len(variants) + 0.8)))
+        fig.legend(handles, backends, loc="outside upper center", ncol=min(7 if fig_width >= 14 else 4, len(backends)),
+                   fontsize=10, frameon=False, title_fontsize=13,
+                   title="Server CPU time per request, lower is cheaper (median of %d; whiskers: min–max)" % opts.reps
+                   if kind == "cpu" else "Latency (redis-benchmark, %d clients): bar = p50, line up to the black "
+                   "tick = p99" % opts.clients)
         paths.append(base + "-%s.png" % kind)
         fig.savefig(paths[-1], dpi=90)
         plt.close(fig)
@@ -1162,6 +1173,36 @@ def write_charts(opts, base, matrix, large, restart):
         a2.grid(axis="y", alpha=0.3)
         fig.tight_layout()
         paths.append(base + "-dataset.png")
+        fig.savefig(paths[-1], dpi=90)
+        plt.close(fig)
+
+    # 5. Replication: full-sync time per pair, master SET throughput by number of replicas.
+    pairs = [("%s -> %s" % pr) for pr in SYNC_PAIRS if fullsync.get(("%s -> %s" % pr,), {}).get("sync_s")]
+    if pairs or repl:
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(13, 4.8), layout="constrained")
+        vals = [fullsync[(pr,)]["sync_s"]["median"] for pr in pairs]
+        a1.barh(range(len(pairs)), vals, color=[COLORS[pr.split(" -> ")[0]] for pr in pairs])
+        for i, v in enumerate(vals):
+            a1.text(v, i, " %.2f s" % v, va="center", fontsize=9)
+        a1.set_yticks(range(len(pairs)))
+        a1.set_yticklabels(pairs, fontsize=9)
+        a1.invert_yaxis()
+        a1.set_xlabel("seconds (bar colour: master)")
+        a1.set_title("Full sync of %s keys: replica start to in sync" % fmt_num(opts.repl_keys), fontsize=11)
+        a1.grid(axis="x", alpha=0.3)
+        for (b, p) in sorted({(k[0], k[2]) for k in repl}):
+            ks = sorted(k[1] for k in repl if k[0] == b and k[2] == p and repl[k]["rps"])
+            if ks:
+                a2.plot(ks, [repl[(b, k, p)]["rps"]["median"] / 1e3 for k in ks], marker="o", color=COLORS[b],
+                        linestyle="-" if p != 1 else "--", label="%s master, -P %d" % (b, p))
+        a2.set_xticks([0, 1, 2])
+        a2.set_xlabel("replicas attached")
+        a2.set_ylabel("thousand SET/s on the master")
+        a2.set_ylim(bottom=0)
+        a2.set_title("Master SET throughput with 0, 1, 2 replicas", fontsize=11)
+        a2.grid(alpha=0.3)
+        a2.legend(fontsize=9)
+        paths.append(base + "-replication.png")
         fig.savefig(paths[-1], dpi=90)
         plt.close(fig)
     return paths
@@ -1209,6 +1250,9 @@ def parse_args(argv):
     ap.add_argument("--no-charts", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the servers' data dirs and logs")
     ap.add_argument("--notes", help="a Markdown file appended to the report as its closing notes")
+    ap.add_argument("--from-runs", metavar="RUNS_CSV",
+                    help="measure nothing: rewrite the report, CSV and charts from an earlier run's -runs.csv "
+                         "(with the same --quick/--reps/... options it ran with)")
     opts = ap.parse_args(argv)
     q = opts.quick
     opts.name = opts.name or ("quick" if q else "matrix")
@@ -1239,8 +1283,43 @@ def parse_args(argv):
     return opts
 
 
+INT_FIELDS = {"pipeline", "size", "replicas", "keys", "rep", "n", "lag_probes"}
+TEXT_FIELDS = {"phase", "backend", "workload", "what", "lag_error", "error"}
+
+
+def rerender(opts):
+    runs = []
+    with open(opts.from_runs, newline="") as f:
+        for row in csv.DictReader(f):
+            rec = {}
+            for k, v in row.items():
+                if v == "" or v is None:
+                    continue
+                rec[k] = v if k in TEXT_FIELDS else (int(v) if k in INT_FIELDS else float(v))
+            runs.append(rec)
+    name = os.path.basename(opts.from_runs)
+    header = []
+    md = opts.from_runs[:-len("-runs.csv")] + ".md"
+    if os.path.exists(md):  # keep the original header table (when, where, load average)
+        with open(md) as f:
+            lines = f.read().split("\n| | |\n| --- | --- |\n", 1)
+        if len(lines) == 2:
+            for line in lines[1].split("\n\n", 1)[0].splitlines():
+                k, v = line.strip().strip("|").split(" | ", 1)
+                if k.strip() != "---":
+                    header.append((k.strip(), v.strip()))
+    meta = {"date": name[:10], "command": "benchmarks/run " + " ".join(sys.argv[1:]), "rows": header}
+    opts.out = os.path.dirname(os.path.abspath(opts.from_runs))
+    opts.name = name[11:-len("-runs.csv")]
+    out, _ = write_outputs(opts, runs, meta)
+    log("rewrote %s" % out)
+    return 0
+
+
 def main(argv=None):
     opts = parse_args(sys.argv[1:] if argv is None else argv)
+    if opts.from_runs:
+        return rerender(opts)
     opts.redis_bin = shutil.which("redis-server")
     opts.redis_cli = shutil.which("redis-cli")
     opts.redis_benchmark = shutil.which("redis-benchmark")
@@ -1251,9 +1330,15 @@ def main(argv=None):
     if any(BACKEND_BY_NAME[b][1] == "tern" for b in opts.backends) and not os.access(opts.tern_bin, os.X_OK):
         sys.exit("no tern-server at %s: swift build -c release --product tern-server (or --tern-bin)" % opts.tern_bin)
     redis_version = subprocess.run([opts.redis_bin, "--version"], capture_output=True, text=True).stdout.strip()
+    redis_version = " ".join(w for w in redis_version.split() if w.startswith(("v=", "malloc="))) or redis_version
     started = datetime.datetime.now(datetime.timezone.utc)
     load_before = loadavg()
     workroot = tempfile.mkdtemp(prefix="tern-bench-")
+
+    def on_sigterm(_sig, _frame):  # stop our servers (the finally blocks) and write what was measured
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_sigterm)
     runs = []
     t0 = time.monotonic()
     log("results -> %s/%s-%s.*; servers' data under %s" % (opts.out, started.strftime("%Y-%m-%d"), opts.name,
