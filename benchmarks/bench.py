@@ -461,7 +461,9 @@ def phase_matrix(opts, workroot, runs):
                             rec["error"] = "server not running"
                             runs.append(rec)
                             continue
-                        est = estimates.get(key, guess_rps(server.name, pipeline))
+                        # Size the run from this cell's last rate, else this backend's last rate at this depth.
+                        est = estimates.get(key) or estimates.get((server.name, pipeline)) or guess_rps(
+                            server.name, pipeline)
                         n = int(min(opts.max_requests, max(opts.min_requests, est * opts.seconds)))
                         n = max(n, opts.clients)
                         try:
@@ -477,7 +479,7 @@ def phase_matrix(opts, workroot, runs):
                         rec.setdefault("n", n)
                         runs.append(rec)
                         if "rps" in res:
-                            estimates[key] = res["rps"]
+                            estimates[key] = estimates[(server.name, pipeline)] = res["rps"]
                             log("[%d/%d] %-18s %-6s -P %-2d %4dB %9.0f r/s  p50 %.3f p99 %.3f ms  %.3f us/req"
                                 % (done, total, server.name, workload, pipeline, size, res["rps"], res["p50"],
                                    res["p99"], res["cpu_us"]))
@@ -685,6 +687,7 @@ def phase_replication(opts, workroot, runs):
 
     # Master SET throughput with 0, 1, 2 replicas attached (same family), and replication lag under that load.
     groups = {}
+    rates = {}
     try:
         for family, name in (("tern", "tern-memory"), ("redis", "redis")):
             try:
@@ -708,8 +711,9 @@ def phase_replication(opts, workroot, runs):
                                 r = replicas[len(attached)]
                                 attach(r, master, timeout)
                                 attached.append(r)
-                            est = guess_rps(name, pipeline) * opts.seconds
-                            reqs = int(min(opts.max_requests, max(opts.min_requests, est)))
+                            est = rates.get((name, k, pipeline)) or rates.get((name, pipeline)) or guess_rps(
+                                name, pipeline)
+                            reqs = int(min(opts.max_requests, max(opts.min_requests, est * opts.seconds)))
                             stop, lags, errors = threading.Event(), [], []
                             probe = None
                             if k >= 1:
@@ -729,6 +733,8 @@ def phase_replication(opts, workroot, runs):
                                 if errors:
                                     rec["lag_error"] = errors[0][:200]
                             rec.update(res)
+                            if "rps" in res:
+                                rates[(name, k, pipeline)] = rates[(name, pipeline)] = res["rps"]
                             for r in attached:
                                 if not r.alive():
                                     rec["error"] = "replica died: %s" % r.log_tail(200)
