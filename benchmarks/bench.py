@@ -414,6 +414,10 @@ def workload_jobs(workload, clients, n, pipeline, size, keyspace):
     return [(clients, n, pipeline, WORKLOADS[workload][0](size, keyspace))]
 
 
+# Rough cost of a request relative to SET, to size a cell's first run from the backend's last rate elsewhere.
+RELATIVE_COST = {"mset": 8, "zrange": 2}
+
+
 def guess_rps(backend, pipeline):
     base = 100_000 if pipeline == 1 else 500_000
     if backend.endswith("always"):
@@ -462,8 +466,8 @@ def phase_matrix(opts, workroot, runs):
                             runs.append(rec)
                             continue
                         # Size the run from this cell's last rate, else this backend's last rate at this depth.
-                        est = estimates.get(key) or estimates.get((server.name, pipeline)) or guess_rps(
-                            server.name, pipeline)
+                        est = estimates.get(key) or (estimates.get((server.name, pipeline, size)) or guess_rps(
+                            server.name, pipeline)) / RELATIVE_COST.get(workload, 1)
                         n = int(min(opts.max_requests, max(opts.min_requests, est * opts.seconds)))
                         n = max(n, opts.clients)
                         try:
@@ -479,7 +483,8 @@ def phase_matrix(opts, workroot, runs):
                         rec.setdefault("n", n)
                         runs.append(rec)
                         if "rps" in res:
-                            estimates[key] = estimates[(server.name, pipeline)] = res["rps"]
+                            estimates[key] = res["rps"]
+                            estimates[(server.name, pipeline, size)] = res["rps"] * RELATIVE_COST.get(workload, 1)
                             log("[%d/%d] %-18s %-6s -P %-2d %4dB %9.0f r/s  p50 %.3f p99 %.3f ms  %.3f us/req"
                                 % (done, total, server.name, workload, pipeline, size, res["rps"], res["p50"],
                                    res["p99"], res["cpu_us"]))
@@ -1274,7 +1279,7 @@ def parse_args(argv):
     opts.keyspace = opts.keyspace or (5000 if q else 100_000)
     opts.large_keys = opts.large_keys or (20_000 if q else 1_000_000)
     opts.repl_keys = opts.repl_keys or (20_000 if q else 1_000_000)
-    opts.min_requests = 1000 if q else 20_000
+    opts.min_requests = 1000 if q else 3000
     opts.max_requests = 200_000 if q else 5_000_000
     opts.phases = opts.phases.split(",")
     for b in opts.backends:
