@@ -1033,7 +1033,7 @@ def write_outputs(opts, runs, meta):
         for (b, k, p), e in sorted(repl.items(), key=lambda kv: (kv[0][0] != "tern-memory", kv[0][2], kv[0][1])):
             note = e["errors"][0][:150].replace("|", "/") if e["errors"] else ""
             L.append("| %s | %d | %d | %s | %s | %s | %s | %s | %s |" % (
-                b, p, k, cell_text(e, "rps"), cell_text(e, "cpu_us", 3), cell_text(e, "p99", 2),
+                b, p, k, cell_text(e, "rps"), cell_text(e, "cpu_us", 2), cell_text(e, "p99", 2),
                 cell_text(e, "lag_p50_ms", 2) if k else "", cell_text(e, "lag_max_ms", 2) if k else "", note))
         L.append("")
     if charts:
