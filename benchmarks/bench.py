@@ -866,7 +866,7 @@ def targets(opts, matrix, large):
         g = geomean(per)
         if g:
             rows.append(("memory CPU/request vs Redis, -P %d, geomean of %d workloads" % (
-                pipeline, len([v for v in per if v])), g, "<=", limit, "all workloads, %s-byte values" % small))
+                pipeline, len([v for v in per if v])), g, "<=", limit, "%s-byte values" % small))
     for pipeline in opts.pipelines:
         add("LMDB (always) GET r/s vs memory, -P %d" % pipeline, m("tern-lmdb-always", "get", pipeline, "rps"),
             m("tern-memory", "get", pipeline, "rps"), ">=", 0.8, "r/s", 0)
