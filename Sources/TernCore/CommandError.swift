@@ -20,6 +20,8 @@ public struct CommandError: Error, Equatable, CustomStringConvertible {
     public static let noAuth = CommandError("NOAUTH Authentication required.")
     public static let invalidPassword = CommandError("WRONGPASS invalid username-password pair or user is disabled.")
     public static let readOnlyReplica = CommandError("READONLY You can't write against a read only replica.")
+    public static let noReplicas = CommandError("NOREPLICAS Not enough good replicas to write.")
+    public static let masterDown = CommandError("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.")
     public static let invalidExpire = CommandError("ERR invalid expire time in 'set' command")
     public static let bitOffset = CommandError("ERR offset is out of range")
     public static let stringTooLong = CommandError("ERR string exceeds maximum allowed size (proto-max-bulk-len)")

@@ -121,6 +121,12 @@ public enum ConfigRegistry {
         integer("lmdb-max-size", kind: .memory, min: 0, max: longMax, mutable: false, \.lmdbMaxSize),
         hz(),
         daemonize(),
+        // Snapshotting
+        save(),
+        dbFilename(),
+        bool("rdbcompression", mutable: true, \.rdbCompression),
+        bool("rdbchecksum", mutable: false, \.rdbChecksum),
+        bool("stop-writes-on-bgsave-error", mutable: true, \.stopWritesOnBgsaveError),
         // Security
         string("requirepass", emptyIsUnset: true, mutable: true, \.requirePass),
         // Protocol limits
@@ -141,6 +147,20 @@ public enum ConfigRegistry {
         replicaOf(),
         string("masterauth", emptyIsUnset: true, mutable: true, \.masterAuth),
         string("masteruser", emptyIsUnset: true, mutable: true, \.masterUser),
+        bool("replica-serve-stale-data", alias: "slave-serve-stale-data", mutable: true, \.replicaServeStaleData),
+        string("replica-announce-ip", alias: "slave-announce-ip", emptyIsUnset: true, mutable: true, \.replicaAnnounceIP),
+        integer("replica-announce-port", alias: "slave-announce-port", min: 0, max: 65535, mutable: true, \.replicaAnnouncePort),
+        integer("replica-priority", alias: "slave-priority", min: 0, max: intMax, mutable: true, \.replicaPriority),
+        bool("replica-announced", mutable: true, \.replicaAnnounced),
+        integer("min-replicas-to-write", alias: "min-slaves-to-write", min: 0, max: intMax, mutable: true, \.minReplicasToWrite),
+        integer("min-replicas-max-lag", alias: "min-slaves-max-lag", min: 0, max: intMax, mutable: true, \.minReplicasMaxLag),
+        integer("repl-timeout", min: 1, max: intMax, mutable: true, \.replTimeout),
+        integer("repl-backlog-ttl", min: 0, max: longMax, mutable: true, \.replBacklogTTL),
+        bool("repl-diskless-sync", mutable: true, \.replDisklessSync),
+        integer("repl-diskless-sync-delay", min: 0, max: intMax, mutable: true, \.replDisklessSyncDelay),
+        integer("repl-diskless-sync-max-replicas", min: 0, max: intMax, mutable: true, \.replDisklessSyncMaxReplicas),
+        enumeration("repl-diskless-load", ["disabled", "on-empty-db", "swapdb"], mutable: true, \.replDisklessLoad),
+        bool("repl-disable-tcp-nodelay", mutable: true, \.replDisableTCPNoDelay),
         // Clients and events
         clientOutputBufferLimit(),
         notifyKeyspaceEvents(),
@@ -493,11 +513,11 @@ extension ConfigRegistry {
         kind == .octal ? String(v, radix: 8) : String(v)
     }
 
-    static func integer(_ name: String, kind: ConfigKind = .integer, min: Int64, max: Int64, unsigned: Bool = false,
-                        mutable: Bool, _ key: ReferenceWritableKeyPath<ServerConfig, Int>,
+    static func integer(_ name: String, alias: String? = nil, kind: ConfigKind = .integer, min: Int64, max: Int64,
+                        unsigned: Bool = false, mutable: Bool, _ key: ReferenceWritableKeyPath<ServerConfig, Int>,
                         store: ((Int64) -> Int)? = nil) -> ConfigDirective {
         ConfigDirective(
-            name: name, alias: nil, kind: kind, mutable: mutable, protected: false, multiArg: false,
+            name: name, alias: alias, kind: kind, mutable: mutable, protected: false, multiArg: false,
             minimum: min, maximum: max, unsigned: unsigned,
             getter: { renderNumber($0[keyPath: key], kind: kind) },
             setter: { c, a in
@@ -538,10 +558,10 @@ extension ConfigRegistry {
 
     /// A string directive. `emptyIsUnset`: the empty string means "not set" (Redis's EMPTY_STRING_IS_NULL):
     /// CONFIG REWRITE then removes the directive from the file.
-    static func string(_ name: String, emptyIsUnset: Bool, mutable: Bool,
+    static func string(_ name: String, alias: String? = nil, emptyIsUnset: Bool, mutable: Bool,
                        _ key: ReferenceWritableKeyPath<ServerConfig, String>) -> ConfigDirective {
         ConfigDirective(
-            name: name, alias: nil, kind: .string, mutable: mutable, protected: false, multiArg: false,
+            name: name, alias: alias, kind: .string, mutable: mutable, protected: false, multiArg: false,
             minimum: 0, maximum: 0, unsigned: false,
             getter: { $0[keyPath: key] },
             setter: { c, a in c[keyPath: key] = a[0] },
@@ -609,6 +629,59 @@ extension ConfigRegistry {
                 let cwd = currentDirectory()
                 return cwd.isEmpty ? .remove : .line("\(n) \(quoted(cwd))", force: true)
             },
+            applier: nil)
+    }
+
+    /// `save <seconds> <changes> [...]`, Redis's setConfigSaveOption: pairs of integers (seconds >= 1,
+    /// changes >= 0), `""` for none. CONFIG SET replaces the list; in a config file (and on the command line)
+    /// the first `save` line replaces the defaults and further ones add to it.
+    static func save() -> ConfigDirective {
+        ConfigDirective(
+            name: "save", alias: nil, kind: .special, mutable: true, protected: false, multiArg: true,
+            minimum: 0, maximum: 0, unsigned: false,
+            getter: { c in c.savePoints.map { "\($0.seconds) \($0.changes)" }.joined(separator: " ") },
+            setter: { c, a in
+                let args = (a.count == 1 && a[0].isEmpty) ? [] : a
+                guard args.count % 2 == 0 else { throw ConfigValueError("Invalid save parameters") }
+                var points: [SavePoint] = []
+                var i = 0
+                while i < args.count {
+                    guard let seconds = Int(args[i]), let changes = Int(args[i + 1]), seconds >= 1, changes >= 0 else {
+                        throw ConfigValueError("Invalid save parameters")
+                    }
+                    points.append(SavePoint(seconds: seconds, changes: changes))
+                    i += 2
+                }
+                if a.count == 1 && a[0].isEmpty {
+                    c.savePoints = []  // save "": none, wherever it appears
+                    if c.readingConfigFile { c.savePointsFromFile = true }
+                } else if c.readingConfigFile && c.savePointsFromFile {
+                    c.savePoints += points
+                } else {
+                    c.savePoints = points
+                    if c.readingConfigFile { c.savePointsFromFile = true }
+                }
+            },
+            rewriter: { c, n in
+                // Always written, as Redis's rewriteConfigSaveOption does.
+                if c.savePoints.isEmpty { return .line("\(n) \"\"", force: true) }
+                let lines = c.savePoints.map { "\(n) \($0.seconds) \($0.changes)" }
+                return .lines(lines, force: lines.map { _ in true })
+            },
+            applier: nil)
+    }
+
+    /// `dbfilename`: a file name, not a path (Redis refuses paths: "dbfilename can't be a path, just a filename").
+    static func dbFilename() -> ConfigDirective {
+        ConfigDirective(
+            name: "dbfilename", alias: nil, kind: .string, mutable: true, protected: true, multiArg: false,
+            minimum: 0, maximum: 0, unsigned: false,
+            getter: { $0.dbFilename },
+            setter: { c, a in
+                if a[0].contains("/") { throw ConfigValueError("dbfilename can't be a path, just a filename") }
+                c.dbFilename = a[0]
+            },
+            rewriter: { c, n in .line("\(n) \(quoted(c.dbFilename))", force: c.dbFilename != ServerConfig().dbFilename) },
             applier: nil)
     }
 

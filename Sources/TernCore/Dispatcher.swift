@@ -50,8 +50,21 @@ extension ServerState {
             let isWrite = spec.flags.contains(.write) || spec.flags.contains(.mayReplicate)
             if !pauseWritesOnly || isWrite { return .paused }
         }
+        if loading && !spec.flags.contains(.loading) {
+            reject(ctx, Self.loadingError, spec)
+            return .done
+        }
+        if lastBgsaveFailed && !isReplica && config.stopWritesOnBgsaveError && !config.savePoints.isEmpty
+            && !client.flags.contains(.master) && (spec.flags.contains(.write) || spec.name == "ping") {
+            reject(ctx, Self.diskError, spec)
+            return .done
+        }
         if isReplica && config.replicaReadOnly && !client.flags.contains(.master) && spec.flags.contains(.write) {
             reject(ctx, .readOnlyReplica, spec)
+            return .done
+        }
+        if let refusal = replicationRefusal(spec, client: client) {
+            reject(ctx, refusal, spec)
             return .done
         }
         // RESP2 subscribed mode: only (un)subscribing, PING, QUIT and RESET (RESP3 has no such limit).
@@ -85,6 +98,35 @@ extension ServerState {
         serveBlockedClients()
         return client.closing ? .close : .done
     }
+
+    /// Replication's admission checks (Redis's processCommand): `replica-serve-stale-data no` on a replica whose
+    /// link is down, `min-replicas-to-write` on a master. EXEC counts as a write when its queue holds one.
+    func replicationRefusal(_ spec: CommandSpec, client: Client) -> CommandError? {
+        if client.flags.contains(.master) { return nil }
+        let isExec = spec.name == "exec" && spec.parent == nil
+        if isReplica {
+            guard !config.replicaServeStaleData, !masterLinkUp else { return nil }
+            let stale = isExec ? queuedFlags(client, all: .stale) : spec.flags.contains(.stale)
+            return stale ? nil : .masterDown
+        }
+        guard config.minReplicasToWrite > 0, config.minReplicasMaxLag > 0,
+              goodReplicaCount < config.minReplicasToWrite else { return nil }
+        let write = isExec ? !queuedFlags(client, all: [], any: .write) : spec.flags.contains(.write)
+        return write ? .noReplicas : nil
+    }
+
+    /// For EXEC: whether every queued command has `all` (and, when `any` is given, none has it).
+    private func queuedFlags(_ client: Client, all: CommandFlags, any: CommandFlags = []) -> Bool {
+        for arguments in client.queued {
+            guard let spec = commands.lookup(arguments[0]) else { continue }
+            if !all.isEmpty && !spec.flags.isSuperset(of: all) { return false }
+            if !any.isEmpty && !spec.flags.isDisjoint(with: any) { return false }
+        }
+        return true
+    }
+
+    static let loadingError = CommandError("LOADING Redis is loading the dataset in memory")
+    static let diskError = CommandError("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.")
 
     /// What a RESP2 client in subscribed mode may still run.
     static let subscribedModeCommands: Set<String> = [

@@ -45,7 +45,7 @@ public struct Keyspace {
     @inline(__always)
     func lookup(_ key: Bytes, touch: Bool) -> KeyRecord? {
         guard let record = database.lookup(key, touch: touch ? server.lruClock : nil) else { return nil }
-        if let when = record.expireAt, when < now {
+        if let when = record.expireAt, when < now, !masterSeesKey {
             if expire(key) { return nil }
             // On a replica the key stays until the master's DEL arrives, but reads see it as gone.
             return nil
@@ -56,7 +56,9 @@ public struct Keyspace {
     /// Deletes a key whose time has come and propagates the deletion as DEL. False on a replica.
     @discardableResult
     func expire(_ key: Bytes) -> Bool {
-        if server.isReplica { return false }
+        // Replicas wait for the master's DEL; a paused master (CLIENT PAUSE) deletes nothing, so its replicas
+        // stay consistent with it (Redis 7.0: expireIfNeeded while clients are paused).
+        if server.isReplica || server.expiryPaused { return false }
         database.remove(key)
         server.stats.expiredKeys += 1
         // As Redis 7.0's propagateExpire (propagateNow): the DEL leaves at once as a unit of its own,
@@ -71,11 +73,17 @@ public struct Keyspace {
     /// Applies lazy expiry like the full lookups.
     public func metadata(_ key: Bytes, touch: Bool) -> KeyMetadata? {
         guard let meta = database.metadata(key, touch: touch ? server.lruClock : nil) else { return nil }
-        if let when = meta.expireAt, when < now {
+        if let when = meta.expireAt, when < now, !masterSeesKey {
             expire(key)
             return nil
         }
         return meta
+    }
+
+    /// On a replica, the master's own commands see a logically expired key as it is on the master, where it
+    /// exists until its DEL arrives (Redis: expireIfNeeded returns 0 for the master client).
+    var masterSeesKey: Bool {
+        server.isReplica && server.currentClient?.flags.contains(.master) == true
     }
 
     public func exists(_ key: Bytes) -> Bool { metadata(key, touch: false) != nil }

@@ -29,6 +29,21 @@ public final class ServerConfig {
     public var hz: Int = 10
     public var daemonize: Bool = false
 
+    // Snapshotting (RDB)
+    /// `save <seconds> <changes>` points: a background save once `changes` writes happened and `seconds`
+    /// passed since the last save. Redis's defaults; `save ""` disables.
+    public var savePoints: [SavePoint] = [SavePoint(seconds: 3600, changes: 1), SavePoint(seconds: 300, changes: 100),
+                                          SavePoint(seconds: 60, changes: 10000)]
+    public var dbFilename: String = "dump.rdb"
+    public var rdbCompression: Bool = true
+    public var rdbChecksum: Bool = true
+    public var stopWritesOnBgsaveError: Bool = true
+    /// `--import <file.rdb>` on the command line: replace the dataset with that file at start-up.
+    public var importPath: String?
+    /// Set while a config file or the command line is read (`save` lines then accumulate, as in Redis).
+    public var readingConfigFile = false
+    var savePointsFromFile = false
+
     // Security
     public var requirePass: String = ""
 
@@ -60,6 +75,28 @@ public final class ServerConfig {
     /// Password (and user) this replica authenticates to its master with.
     public var masterAuth: String = ""
     public var masterUser: String = ""
+    /// `replica-serve-stale-data`: answer from possibly stale data while the link with the master is down.
+    public var replicaServeStaleData: Bool = true
+    /// `replica-announce-ip` / `replica-announce-port` (0: the listening port): what this replica tells its master.
+    public var replicaAnnounceIP: String = ""
+    public var replicaAnnouncePort: Int = 0
+    public var replicaPriority: Int = 100
+    public var replicaAnnounced: Bool = true
+    /// `min-replicas-to-write` / `min-replicas-max-lag`: refuse writes (-NOREPLICAS) with fewer good replicas.
+    public var minReplicasToWrite: Int = 0
+    public var minReplicasMaxLag: Int = 10
+    /// `repl-timeout` in seconds: a silent master or replica link is dropped after it.
+    public var replTimeout: Int = 60
+    /// `repl-backlog-ttl`: seconds a master without replicas keeps its backlog (0: forever).
+    public var replBacklogTTL: Int = 3600
+    /// `repl-diskless-sync` and its delay / max replicas: how full resyncs stream the snapshot.
+    public var replDisklessSync: Bool = true
+    public var replDisklessSyncDelay: Int = 5
+    public var replDisklessSyncMaxReplicas: Int = 0
+    /// `repl-diskless-load` (disabled | on-empty-db | swapdb): accepted; the replica always parses the whole
+    /// payload before swapping it in.
+    public var replDisklessLoad: String = "disabled"
+    public var replDisableTCPNoDelay: Bool = false
 
     /// The config file this server was started with (CONFIG REWRITE target); empty when none.
     public var configFile: String = ""
@@ -74,4 +111,11 @@ public final class ServerConfig {
     public var runtimeObservers: [(String) -> String?] = []
 
     public init() {}
+}
+
+/// One `save <seconds> <changes>` point.
+public struct SavePoint: Equatable, Sendable {
+    public var seconds: Int
+    public var changes: Int
+    public init(seconds: Int, changes: Int) { self.seconds = seconds; self.changes = changes }
 }

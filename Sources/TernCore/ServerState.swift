@@ -58,6 +58,18 @@ public final class ServerState {
     /// True while this server is a replica: writes from ordinary clients are refused when
     /// `replica-read-only` is on, and keys are never expired here (the master sends DELs).
     public var isReplica = false
+    /// On a replica: true while the link with the master is up (`replica-serve-stale-data no` refuses
+    /// commands without the stale flag otherwise).
+    public var masterLinkUp = false
+    /// On a master: replicas whose last ACK is at most `min-replicas-max-lag` seconds old (kept by replication).
+    public var goodReplicaCount = 0
+
+    /// True while the dataset is being loaded from an RDB file: commands without the `loading` flag get
+    /// -LOADING (INFO persistence loading:1).
+    public var loading = false
+    /// The last background save failed: with stop-writes-on-bgsave-error and save points configured, a
+    /// master refuses writes (and PING) with -MISCONF until a save succeeds.
+    public var lastBgsaveFailed = false
 
     /// The time every expiry decision of the current command uses (one command sees one instant).
     public var commandTimeMillis: Int64 = 0
@@ -89,6 +101,9 @@ public final class ServerState {
     /// CLIENT PAUSE: until when, and whether only writes are paused.
     public var pausedUntilMillis: Int64 = 0
     public var pauseWritesOnly = false
+    /// While clients are paused (ALL or WRITE) keys are not expired: reads see them as gone, and the DELs
+    /// follow when the pause ends.
+    public var expiryPaused: Bool { pausedUntilMillis > commandTimeMillis }
 
     /// DEBUG SET-ACTIVE-EXPIRE: when false the active expire cycle does nothing (lazy expiry still works).
     public var activeExpireEnabled = true

@@ -175,6 +175,18 @@ public final class LMDBDatabase: StorageDatabase {
         return h
     }
 
+    /// Recorded like an access (deferred header write), so it costs no extra write of its own.
+    @discardableResult
+    public func setAccess(_ key: Bytes, lastAccess: UInt32, frequency: UInt8) -> Bool {
+        engine.read(false) { t -> Bool in
+            let ref = try findKey(t, key.array, withInline: false)
+            guard ref.header != nil else { return false }
+            if engine.touches.count >= LMDBEngine.maxTouches { engine.touches.removeAll() }
+            engine.touches[Bytes(ref.tableKey)] = (lastAccess, frequency)
+            return true
+        }
+    }
+
     /// Redis's LFU logarithmic counter increment (lfu-log-factor 10), as the memory backend.
     static func incrementFrequency(_ counter: UInt8) -> UInt8 {
         if counter == 255 { return 255 }

@@ -95,6 +95,11 @@ public final class LMDBEngine: StorageEngine {
     static let maxBatchWrites = 10_000
 
     private var handles: [WeakDatabase]
+    /// Server metadata (replication id/offset) to write with the next commit: one put per commit however
+    /// often it changed, and always in the transaction of the writes it describes.
+    var pendingMetadata: [String: [UInt8]] = [:]
+    /// Set while a caller needs its writes in one transaction (no early commit at maxBatchWrites).
+    var intermediateCommitsAllowed = true
 
     /// Opens (creating if needed) the environment in the directory `path`.
     /// - Parameters:
@@ -231,7 +236,40 @@ public final class LMDBEngine: StorageEngine {
             batchFailure = nil
             throw failure
         }
+        if writeTxn == nil && !pendingMetadata.isEmpty { try beginWrite() }
         if writeTxn != nil { try commitWithRecovery() }
+    }
+
+    // MARK: server metadata
+
+    /// 's' + name in the meta table.
+    static func serverMetadataKey(_ name: String) -> [UInt8] { [0x73] + Array(name.utf8) }
+
+    public func withoutIntermediateCommits(_ body: () throws -> Void) rethrows {
+        let previous = intermediateCommitsAllowed
+        intermediateCommitsAllowed = false
+        defer { intermediateCommitsAllowed = previous }
+        try body()
+    }
+
+    public func serverMetadata(_ name: String) -> [UInt8]? {
+        if let pending = pendingMetadata[name] { return pending }
+        var value: [UInt8]?
+        read(()) { t in value = try t.get(tables.meta, Self.serverMetadataKey(name)) }
+        return value
+    }
+
+    public func setServerMetadata(_ name: String, _ value: [UInt8]) {
+        pendingMetadata[name] = value
+        // Outside a batch nothing else will commit it: do it now.
+        if !inBatch && writeTxn == nil {
+            do {
+                try beginWrite()
+                try commitWithRecovery()
+            } catch {
+                lastWriteFailure = error as? LMDBError
+            }
+        }
     }
 
     public var usedMemoryEstimate: Int { info().treeBytes }
@@ -497,10 +535,15 @@ public final class LMDBEngine: StorageEngine {
                 try t.put(tables.keys, key, value)
             }
         }
+        if !pendingMetadata.isEmpty {
+            let t = Txn(ptr: txn)
+            for (name, value) in pendingMetadata { try t.put(tables.meta, Self.serverMetadataKey(name), value) }
+        }
         writeTxn = nil
         let rc = mdb_txn_commit(txn)
         resetReadTxn()
         try check(rc, "txn_commit")
+        pendingMetadata.removeAll()
         for key in flushed { touches.removeValue(forKey: key) }
     }
 
@@ -569,7 +612,7 @@ public final class LMDBEngine: StorageEngine {
                 } else {
                     try commitWrite()
                 }
-                if inBatch && redoLog.count >= Self.maxBatchWrites {
+                if inBatch && intermediateCommitsAllowed && redoLog.count >= Self.maxBatchWrites {
                     // Commit early: bounds the redo log and the transaction's dirty pages.
                     do {
                         try commitWithRecovery()

@@ -56,6 +56,51 @@ public struct LMDBSnapshot: DatabaseSnapshot {
             if !more { return }
         }
     }
+
+    public func makeCursor() -> any SnapshotCursor { LMDBSnapshotCursor(self) }
+}
+
+/// Resumes from the last key read, in chunks read under the remap lock (like `forEach`).
+final class LMDBSnapshotCursor: SnapshotCursor, @unchecked Sendable {
+    let snapshot: LMDBSnapshot
+    var start: [UInt8]
+    let ns: [UInt8]
+    var done = false
+    init(_ snapshot: LMDBSnapshot) {
+        self.snapshot = snapshot
+        ns = Enc.physPrefix(snapshot.phys)
+        start = ns
+    }
+    func next(limit: Int, _ body: (Bytes, StoredValue, Int64?) -> Void) -> Bool {
+        guard !done else { return false }
+        let view = snapshot.view
+        var entries: [(Bytes, StoredValue, Int64?)] = []
+        var more = false
+        let wanted = max(1, limit)
+        let ns = self.ns
+        var start = self.start
+        view.handle.lock.shared {
+            let t = Txn(ptr: view.txn)
+            let tables = view.tables
+            try? t.forEach(tables.keys, from: start, prefix: ns) { k, v in
+                if entries.count == wanted {
+                    more = true
+                    return false
+                }
+                let encoded = UnsafeRawBufferPointer(rebasing: k[4...])
+                let (name, offset) = tables.name(encoded: encoded, value: v)
+                let header = Header.decode(v, at: offset)
+                let value = try tables.materialize(t, header)
+                entries.append((Bytes(name), value, header.expireAt))
+                start = [UInt8](k) + [0]
+                return true
+            }
+        }
+        self.start = start
+        for (key, value, expiry) in entries { body(key, value, expiry) }
+        done = !more
+        return more
+    }
 }
 
 /// What a snapshot is when no read transaction could be opened.

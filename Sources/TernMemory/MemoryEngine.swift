@@ -114,6 +114,16 @@ public final class MemoryDatabase: StorageDatabase {
     }
 
     @discardableResult
+    public func setAccess(_ key: Bytes, lastAccess: UInt32, frequency: UInt8) -> Bool {
+        entries.updateValue(forKey: key) { record -> Bool in
+            guard record != nil else { return false }
+            record!.lastAccess = lastAccess
+            record!.frequency = frequency
+            return true
+        }
+    }
+
+    @discardableResult
     public func remove(_ key: Bytes) -> Bool {
         guard let old = entries.removeValue(forKey: key) else { return false }
         if old.expireAt != nil { volatile.removeValue(forKey: key) }
@@ -219,6 +229,27 @@ public struct MemorySnapshot: DatabaseSnapshot {
         for (key, record) in entries {
             if try !body(key, record.value, record.expireAt) { return }
         }
+    }
+
+    /// The trie's own iterator, suspended between slices (it keeps the snapshot's nodes alive).
+    public func makeCursor() -> any SnapshotCursor { MemorySnapshotCursor(entries.makeIterator()) }
+}
+
+final class MemorySnapshotCursor: SnapshotCursor {
+    var iterator: TreeDictionary<Bytes, KeyRecord>.Iterator
+    var pending: (key: Bytes, value: KeyRecord)?
+    init(_ iterator: TreeDictionary<Bytes, KeyRecord>.Iterator) {
+        self.iterator = iterator
+        pending = self.iterator.next()
+    }
+    func next(limit: Int, _ body: (Bytes, StoredValue, Int64?) -> Void) -> Bool {
+        var n = 0
+        while n < max(1, limit), let (key, record) = pending {
+            body(key, record.value, record.expireAt)
+            pending = iterator.next()
+            n += 1
+        }
+        return pending != nil
     }
 }
 

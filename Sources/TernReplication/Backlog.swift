@@ -23,11 +23,27 @@ public struct ReplicationBacklog {
         masterOffset += Int64(bytes.count)
         var source = bytes[...]
         if bytes.count > size { source = source.dropFirst(bytes.count - size) }
-        ring.withUnsafeMutableBufferPointer { r in
-            for b in source {
-                r[index] = b
-                index += 1
-                if index == size { index = 0 }
+        let handled: Void? = source.withContiguousStorageIfAvailable { src in
+            // At most two copies: up to the end of the ring, then from its start.
+            ring.withUnsafeMutableBufferPointer { r in
+                var from = 0
+                while from < src.count {
+                    let n = min(src.count - from, size - index)
+                    UnsafeMutableRawPointer(r.baseAddress! + index)
+                        .copyMemory(from: src.baseAddress! + from, byteCount: n)
+                    from += n
+                    index += n
+                    if index == size { index = 0 }
+                }
+            }
+        }
+        if handled == nil {
+            ring.withUnsafeMutableBufferPointer { r in
+                for b in source {
+                    r[index] = b
+                    index += 1
+                    if index == size { index = 0 }
+                }
             }
         }
         histlen = min(size, histlen + bytes.count)

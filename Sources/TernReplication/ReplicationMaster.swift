@@ -19,6 +19,13 @@ public final class ReplicaLink {
     /// stream bytes queued behind them: the output-buffer limit counts only the stream.
     var rdbBytes = 0
     var streamBytesSinceSync = 0
+    /// Came with SYNC (no +FULLRESYNC line, no EOF framing).
+    var legacySync = false
+    /// After a diskless payload the stream waits for the replica's first REPLCONF ACK (as Redis 7 does): a
+    /// replica finds the end mark only when it ends what it read, so nothing may follow it at once.
+    var heldStream: ByteBuffer?
+    /// Stream bytes of the current event-loop pass, written once after it.
+    var pendingOut = ByteBufferAllocator().buffer(capacity: 0)
     var softLimitSince: Int64 = 0
 
     init(client: Client) { self.client = client }
@@ -45,17 +52,24 @@ final class PendingReplicaInfo {
 /// and the REPLCONF / PSYNC / SYNC commands a stock Redis replica sends.
 public final class ReplicationMaster: PropagationHook {
     public unowned let server: ServerState
+    /// The node's replication history (Redis's server.replid / replid2 / master_repl_offset /
+    /// second_repl_offset). On a replica it is its master's: the same id and offsets, advanced by the bytes of
+    /// the stream it applied, so its own replicas (chained) and, after a promotion, anyone who followed the
+    /// old master can continue with a partial resync.
     public private(set) var replid: String
+    public private(set) var replid2 = String(repeating: "0", count: 40)
+    /// The first offset that belongs to `replid` rather than `replid2` (-1: no second id).
+    public private(set) var secondReplOffset: Int64 = -1
     public private(set) var masterOffset: Int64 = 0
     public private(set) var backlog: ReplicationBacklog?
     /// `repl-backlog-size`, read when the backlog is created (with the first replica).
     public var backlogSize: Int { server.config.replBacklogSize }
-    public private(set) var replicas: [ReplicaLink] = []
+    public internal(set) var replicas: [ReplicaLink] = []
     public private(set) var syncFull = 0
     public private(set) var syncPartialOK = 0
     public private(set) var syncPartialErr = 0
     /// The database the stream last selected (-1: the next unit starts with SELECT).
-    private var streamDB = -1
+    var streamDB = -1
     private var pending: [ObjectIdentifier: PendingReplicaInfo] = [:]
     private var lastPingMillis: Int64 = 0
     /// `repl-ping-replica-period`.
@@ -84,6 +98,110 @@ public final class ReplicationMaster: PropagationHook {
         self.replid = server.metrics.replicationID
     }
 
+    static func randomReplid() -> String {
+        var id = ""
+        for _ in 0..<40 { id.append(String(Int.random(in: 0..<16), radix: 16)) }
+        return id
+    }
+
+    // MARK: the history (PSYNC2)
+
+    /// The database the applied stream last selected, kept with the history so a replica that restarts (or
+    /// resumes) applies the rest of the stream to the right database. Set by the replica side.
+    public var replicaStreamDB = 0
+
+    /// Key of the persisted history in the backend's server metadata.
+    static let historyKey = "replication"
+
+    /// Records the history with the data (durable backends: in the transaction of the writes it covers), so a
+    /// restarted master or replica resumes with a partial resync.
+    func persistHistory() {
+        guard server.engine.batchMode != .none else { return }
+        let text = "\(replid) \(masterOffset) \(replid2) \(secondReplOffset) \(replicaStreamDB)"
+        server.engine.setServerMetadata(Self.historyKey, Array(text.utf8))
+    }
+
+    /// Reloads the history a durable backend kept (call at start-up, before serving). Returns true when one
+    /// was found: replicas that followed this node up to that offset can then continue with +CONTINUE.
+    @discardableResult
+    public func restoreHistory() -> Bool {
+        guard let bytes = server.engine.serverMetadata(Self.historyKey) else { return false }
+        let parts = String(decoding: bytes, as: UTF8.self).split(separator: " ")
+        guard parts.count == 5, parts[0].count == 40, let offset = Int64(parts[1]), offset >= 0,
+              parts[2].count == 40, let second = Int64(parts[3]), let db = Int(parts[4]),
+              db >= 0, db < server.engine.databaseCount else {
+            server.logger.warning("Ignoring an unreadable replication history in the data store")
+            return false
+        }
+        replid = String(parts[0])
+        masterOffset = offset
+        replid2 = String(parts[2])
+        secondReplOffset = second
+        replicaStreamDB = db
+        server.metrics.replicationID = replid
+        // An empty backlog at that offset: a replica asking for offset+1 continues at once.
+        backlog = ReplicationBacklog(size: backlogSize, masterOffset: masterOffset)
+        server.logger.notice("Restored the replication history: replid \(replid), offset \(masterOffset)")
+        return true
+    }
+
+    /// REPLICAOF NO ONE (Redis's shiftReplicationId): a new id for the history that starts now; the old one
+    /// stays valid, as replid2, up to the current offset.
+    public func shiftReplicationId() {
+        replid2 = replid
+        secondReplOffset = masterOffset + 1
+        replid = Self.randomReplid()
+        server.metrics.replicationID = replid
+        streamDB = -1
+        if backlog == nil { backlog = ReplicationBacklog(size: backlogSize, masterOffset: masterOffset) }
+        server.logger.notice("Setting secondary replication ID to \(replid2), valid up to offset: \(secondReplOffset). New replication ID is \(replid)")
+        persistHistory()
+    }
+
+    /// A replica's full resync finished: the history is the master's from `offset` on, in a fresh backlog.
+    public func adoptMasterHistory(replid newID: String, offset: Int64) {
+        replid = newID
+        replid2 = String(repeating: "0", count: 40)
+        secondReplOffset = -1
+        masterOffset = offset
+        server.metrics.replicationID = replid
+        backlog = ReplicationBacklog(size: backlogSize, masterOffset: offset)
+        persistHistory()
+    }
+
+    /// A replica got `+CONTINUE <newid>` from a master whose id changed (it was promoted): the same history
+    /// goes on under the new id, the old one valid up to here.
+    public func continueHistory(replid newID: String) {
+        guard newID != replid else { return }
+        replid2 = replid
+        secondReplOffset = masterOffset + 1
+        replid = newID
+        server.metrics.replicationID = replid
+        server.logger.notice("Master replication ID changed to \(newID)")
+        persistHistory()
+    }
+
+    /// Drops the backlog (a replica starting a full resync: its own replicas may not continue from it).
+    public func discardBacklog() {
+        backlog = nil
+    }
+
+    /// Closes every replica connection (they reconnect and PSYNC, e.g. to learn a new replication id).
+    public func disconnectReplicas() {
+        for link in replicas {
+            link.client.closing = true
+            link.client.transport?.close()
+        }
+    }
+
+    /// The exact bytes a replica applied from its master, passed on to its own replicas (chained replication)
+    /// and into its backlog, so offsets stay the master's.
+    public func feedProxied(_ buffer: ByteBuffer) {
+        if backlog == nil { backlog = ReplicationBacklog(size: backlogSize, masterOffset: masterOffset) }
+        feed(buffer)
+        persistHistory()
+    }
+
     /// Installs the hook (alongside any existing one), the commands and the INFO replication provider.
     public func install() {
         if server.propagation is NoPropagation {
@@ -107,15 +225,18 @@ public final class ReplicationMaster: PropagationHook {
 
     public func infoFields() -> [(String, String)] {
         var fields: [(String, String)] = [("role", "master"), ("connected_slaves", String(replicas.count))]
+        if server.config.minReplicasToWrite > 0 && server.config.minReplicasMaxLag > 0 {
+            fields.append(("min_slaves_good_slaves", String(server.goodReplicaCount)))
+        }
         for (i, link) in replicas.enumerated() {
             fields.append(("slave\(i)", "ip=\(link.ip),port=\(link.listeningPort),state=\(link.state.rawValue),offset=\(link.ackOffset),lag=\(lag(link))"))
         }
         fields += [
             ("master_failover_state", "no-failover"),
             ("master_replid", replid),
-            ("master_replid2", String(repeating: "0", count: 40)),
+            ("master_replid2", replid2),
             ("master_repl_offset", String(masterOffset)),
-            ("second_repl_offset", "-1"),
+            ("second_repl_offset", String(secondReplOffset)),
             ("repl_backlog_active", backlog == nil ? "0" : "1"),
             ("repl_backlog_size", String(backlog?.size ?? backlogSize)),
             ("repl_backlog_first_byte_offset", String(backlog.map { $0.histlen == 0 ? $0.masterOffset + 1 : $0.firstByteOffset } ?? 0)),
@@ -140,11 +261,12 @@ public final class ReplicationMaster: PropagationHook {
 
     // MARK: PropagationHook
 
-    /// Effects are built only once a backlog exists (the first replica created it), as Redis does.
-    public var wantsEffects: Bool { backlog != nil }
+    /// Effects are built only once a backlog exists (the first replica created it), as Redis does. A replica
+    /// passes on its master's stream instead (`feedProxied`): its own writes never reach its replicas.
+    public var wantsEffects: Bool { backlog != nil && !server.isReplica }
 
     public func propagate(_ unit: [Effect]) {
-        guard backlog != nil, !unit.isEmpty else { return }
+        guard backlog != nil, !unit.isEmpty, !server.isReplica else { return }
         var out = ByteBufferAllocator().buffer(capacity: 64)
         for effect in unit {
             if effect.db != streamDB {
@@ -154,6 +276,7 @@ public final class ReplicationMaster: PropagationHook {
             writeCommand(&out, effect.arguments)
         }
         feed(out)
+        persistHistory()
         if let client = server.currentClient { writeOffsets[client.id] = masterOffset }
     }
 
@@ -162,17 +285,54 @@ public final class ReplicationMaster: PropagationHook {
         for argument in arguments { out.writeRESPBulk(argument) }
     }
 
-    /// Appends stream bytes to the backlog and sends them to every online replica.
+    /// Appends stream bytes to the backlog and sends them to every online replica (replicas still receiving
+    /// a snapshot get them after it).
     func feed(_ buffer: ByteBuffer) {
         guard backlog != nil, buffer.readableBytes > 0 else { return }
         buffer.withUnsafeReadableBytes { backlog!.append($0) }
         masterOffset = backlog!.masterOffset
+        if let job = syncJob { jobReceivedStream(job, buffer) }
         var dropped: [ReplicaLink] = []
         for replica in replicas where replica.state == .online {
             guard let transport = replica.client.transport else { continue }
+            if replica.heldStream != nil {
+                replica.heldStream!.writeImmutableBuffer(buffer)
+                continue
+            }
+            if scheduler != nil {
+                // Collected for the pass and written once after it (one write per replica per event-loop
+                // pass, as Redis writes its replicas' buffers before it sleeps), not one syscall per command.
+                replica.pendingOut.writeImmutableBuffer(buffer)
+                scheduleReplicaFlush()
+                continue
+            }
             transport.send(buffer)
             if exceedsOutputLimit(replica, transport: transport, added: buffer.readableBytes) { dropped.append(replica) }
         }
+        dropForOutputLimit(dropped)
+    }
+
+    private func scheduleReplicaFlush() {
+        guard !replicaFlushScheduled, let scheduler else { return }
+        replicaFlushScheduled = true
+        scheduler(0) { [weak self] in self?.flushReplicaOutput() }
+    }
+
+    /// Writes what each online replica collected during the pass.
+    func flushReplicaOutput() {
+        replicaFlushScheduled = false
+        var dropped: [ReplicaLink] = []
+        for replica in replicas where replica.pendingOut.readableBytes > 0 {
+            let out = replica.pendingOut
+            replica.pendingOut = ByteBufferAllocator().buffer(capacity: 0)
+            guard let transport = replica.client.transport else { continue }
+            transport.send(out)
+            if exceedsOutputLimit(replica, transport: transport, added: out.readableBytes) { dropped.append(replica) }
+        }
+        dropForOutputLimit(dropped)
+    }
+
+    private func dropForOutputLimit(_ dropped: [ReplicaLink]) {
         for link in dropped {
             server.logger.warning("Client id=\(link.client.id) addr=\(link.client.address) name=\(link.client.name) scheduled to be closed ASAP for overcoming of output buffer limits.")
             replicas.removeAll { $0 === link }
@@ -211,13 +371,58 @@ public final class ReplicationMaster: PropagationHook {
     }
 
     /// Periodic work (call about once a second): PING the replicas every `repl-ping-replica-period`.
+    /// When the last replica left (repl-backlog-ttl counts from there).
+    private var noReplicasSinceMillis: Int64 = 0
+    /// The snapshot being produced for full resyncs, and replicas waiting for the next one.
+    var syncJob: SyncJob?
+    var waitingForSync: [ReplicaLink] = []
+    var syncJobScheduled = false
+    var replicaFlushScheduled = false
+    /// Runs work later on the command thread (set by the server: the event loop). nil: full resyncs are
+    /// produced at once (unit tests).
+    public var scheduler: ((_ afterMillis: Int64, _ body: @escaping () -> Void) -> Void)?
+    /// RDB bytes produced per event-loop pass during a full resync.
+    public var syncSliceBytes = 256 * 1024
+    private var lastNewlineMillis: Int64 = 0
+
     public func cron(nowMillis: Int64) {
-        guard !replicas.isEmpty, backlog != nil else { return }
+        updateGoodReplicas(nowMillis: nowMillis)
+        // Replicas that stopped acknowledging for repl-timeout are dropped (Redis: "Disconnecting timedout replica").
+        let timeout = Int64(server.config.replTimeout) * 1000
+        for link in replicas where link.state == .online && nowMillis - link.ackTimeMillis > timeout {
+            server.logger.warning("Disconnecting timedout replica (streaming sync): \(link.ip):\(link.listeningPort)")
+            link.client.closing = true
+            link.client.transport?.close()
+        }
+        // A master alone for repl-backlog-ttl forgets its history (Redis frees the backlog and changes its id).
+        if replicas.isEmpty {
+            if noReplicasSinceMillis == 0 { noReplicasSinceMillis = nowMillis }
+            let ttl = Int64(server.config.replBacklogTTL) * 1000
+            if ttl > 0, backlog != nil, !server.isReplica, nowMillis - noReplicasSinceMillis > ttl {
+                server.logger.notice("Replication backlog freed after \(server.config.replBacklogTTL) seconds without connected replicas.")
+                backlog = nil
+                replid = Self.randomReplid()
+                replid2 = String(repeating: "0", count: 40)
+                secondReplOffset = -1
+                server.metrics.replicationID = replid
+                persistHistory()
+            }
+        } else {
+            noReplicasSinceMillis = 0
+        }
+        // Replicas waiting for their snapshot get a newline each second, as Redis sends, so they don't time out.
+        if nowMillis - lastNewlineMillis >= 1000 {
+            lastNewlineMillis = nowMillis
+            keepWaitingReplicasAlive()
+        }
+        // A replica's replicas get its master's PINGs in the proxied stream.
+        guard !replicas.isEmpty, backlog != nil, !server.isReplica else { return }
         if nowMillis - lastPingMillis >= Int64(pingPeriodSeconds) * 1000 {
             lastPingMillis = nowMillis
             var out = ByteBufferAllocator().buffer(capacity: 16)
             writeCommand(&out, [ByteBuffer(string: "PING")])
             feed(out)
+            persistHistory()
         }
     }
 
@@ -227,7 +432,9 @@ public final class ReplicationMaster: PropagationHook {
         waiters.removeAll { $0.client === client }
         if let i = replicas.firstIndex(where: { $0.client === client }) {
             let link = replicas.remove(at: i)
+            syncLinkGone(link)
             server.logger.notice("Connection with replica \(link.ip):\(link.listeningPort) lost.")
+            updateGoodReplicas(nowMillis: server.clock.nowMillis())
         }
     }
 
@@ -283,7 +490,12 @@ public final class ReplicationMaster: PropagationHook {
                 // From a replica: its processed offset. Never replied to.
                 guard let link = link(for: client) else { return }
                 if let offset = Int64(ctx.string(j + 1)), offset > link.ackOffset { link.ackOffset = offset }
+                if let held = link.heldStream {
+                    link.heldStream = nil
+                    link.client.transport?.send(held)
+                }
                 link.ackTimeMillis = ctx.server.clock.nowMillis()
+                updateGoodReplicas(nowMillis: link.ackTimeMillis)
                 serveWaiters()
                 return
             case "getack":
@@ -308,7 +520,18 @@ public final class ReplicationMaster: PropagationHook {
         replicas.reduce(0) { $0 + ($1.state == .online && $1.ackOffset >= offset ? 1 : 0) }
     }
 
+    /// Redis's refreshGoodSlavesCount: online replicas whose last ACK is at most min-replicas-max-lag old.
+    func updateGoodReplicas(nowMillis: Int64) {
+        let maxLag = Int64(server.config.minReplicasMaxLag)
+        server.goodReplicaCount = replicas.reduce(0) {
+            $0 + ($1.state == .online && (nowMillis - $1.ackTimeMillis) / 1000 <= maxLag ? 1 : 0)
+        }
+    }
+
     func wait(_ ctx: CommandContext) throws {
+        if server.isReplica {
+            throw CommandError.err("WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.")
+        }
         let numReplicas = try ctx.int(1)
         guard let timeout = Int64(ctx.string(2)) else {
             throw CommandError.err("timeout is not an integer or out of range")
@@ -368,11 +591,17 @@ public final class ReplicationMaster: PropagationHook {
         client.transport?.setReadingEnabled(true)
     }
 
+    /// On a replica: whether its link with its master is up (a replica serves its own replicas only then).
+    public var upstreamLinkUp: () -> Bool = { true }
+
     func psync(_ ctx: CommandContext, legacy: Bool) throws {
         let client = ctx.client
         // Already a replica: Redis ignores the command.
         if client.flags.contains(.replica) { return }
         if client.flags.contains(.multi) { throw CommandError.err("Command not allowed inside a transaction") }
+        if server.isReplica && !upstreamLinkUp() {
+            throw CommandError("NOMASTERLINK Can't SYNC while not connected with my master")
+        }
         guard let transport = client.transport else { return }
         let info = pending.removeValue(forKey: ObjectIdentifier(client)) ?? PendingReplicaInfo()
         // Whatever replies are still buffered go out first: from here on this connection's bytes are sent directly.
@@ -390,8 +619,10 @@ public final class ReplicationMaster: PropagationHook {
         if !legacy {
             let requestedID = ctx.string(1)
             let requestedOffset = Int64(ctx.string(2))
-            if requestedID.lowercased() == replid.lowercased(), let offset = requestedOffset,
-               let backlog, backlog.canServe(from: offset) {
+            // PSYNC2: the current id, or the previous one up to where it was valid.
+            let knownHistory = requestedID.lowercased() == replid.lowercased()
+                || (requestedID.lowercased() == replid2.lowercased() && (requestedOffset ?? Int64.max) <= secondReplOffset)
+            if knownHistory, let offset = requestedOffset, let backlog, backlog.canServe(from: offset) {
                 client.flags.insert(.replica)
                 link.state = .online
                 replicas.append(link)
@@ -401,12 +632,17 @@ public final class ReplicationMaster: PropagationHook {
                 out.writeBytes(missing)
                 transport.send(out)
                 syncPartialOK += 1
+                updateGoodReplicas(nowMillis: server.clock.nowMillis())
                 server.logger.notice("Partial resynchronization request from \(link.ip):\(link.listeningPort) accepted. Sending \(missing.count) bytes of backlog starting from offset \(offset).")
                 return
             }
             if requestedID != "?" {
                 syncPartialErr += 1
-                server.logger.notice("Partial resynchronization not accepted: Replication ID mismatch or offset out of range (Replica asked for '\(requestedID)', my replication IDs are '\(replid)')")
+                if knownHistory {
+                    server.logger.notice("Unable to partial resync with replica \(link.ip):\(link.listeningPort) for lack of backlog (Replica request was: \(requestedOffset ?? -1)).")
+                } else {
+                    server.logger.notice("Partial resynchronization not accepted: Replication ID mismatch (Replica asked for '\(requestedID)', my replication IDs are '\(replid)' and '\(replid2)')")
+                }
             } else {
                 server.logger.notice("Full resync requested by replica \(link.ip):\(link.listeningPort)")
             }
@@ -414,32 +650,27 @@ public final class ReplicationMaster: PropagationHook {
         fullResync(link, transport: transport, legacy: legacy)
     }
 
-    /// FULLRESYNC: snapshot now (consumed right here, on the command thread), sent as `$<len>` payload, then
-    /// the replica is online and gets everything fed after this offset.
+    /// FULLRESYNC: the replica shares a snapshot job (see FullSync.swift) and goes online after it.
     private func fullResync(_ link: ReplicaLink, transport: ClientTransport, legacy: Bool) {
         if backlog == nil {
             // First replica ever: a fresh history, as Redis's createReplicationBacklog after changeReplicationId.
             backlog = ReplicationBacklog(size: backlogSize, masterOffset: masterOffset)
         }
         link.client.flags.insert(.replica)
-        // The next unit re-selects its database, whatever the replica's loaded state.
-        streamDB = -1
-        let offset = masterOffset
-        var out = ByteBufferAllocator().buffer(capacity: 128)
-        if !legacy { out.writeString("+FULLRESYNC \(replid) \(offset)\r\n") }
+        link.legacySync = legacy
+        link.state = .waitBgsave
+        replicas.append(link)
+        syncFull += 1
+        scheduleFullSync(link)
+    }
+
+    /// Aux fields of a replication RDB (Redis 7.0's set).
+    func rdbAux(offset: Int64) -> [(String, String)] {
         let now = server.clock.nowMillis()
-        let rdb = RDBWriter.serialize(server.engine.snapshot(), aux: [
+        return [
             ("redis-ver", "7.0.15"), ("redis-bits", "64"), ("ctime", String(now / 1000)),
             ("used-mem", String(server.engine.usedMemoryEstimate)), ("repl-stream-db", "0"),
             ("repl-id", replid), ("repl-offset", String(offset)), ("aof-base", "0"),
-        ])
-        out.writeString("$\(rdb.count)\r\n")
-        out.writeBytes(rdb)
-        transport.send(out)
-        link.rdbBytes = out.readableBytes
-        link.state = .online
-        replicas.append(link)
-        syncFull += 1
-        server.logger.notice("Synchronization with replica \(link.ip):\(link.listeningPort) succeeded (\(rdb.count) bytes of RDB)")
+        ]
     }
 }

@@ -24,7 +24,7 @@ public final class ReplicationReplica {
 
     enum Phase {
         case idle
-        case pingReply, authReply, portReply, capaReply, psyncReply
+        case pingReply, authReply, portReply, ipReply, capaReply, psyncReply
         case bulkHeader
         case payload(remaining: Int)
         case eofPayload(marker: [UInt8])
@@ -42,12 +42,22 @@ public final class ReplicationReplica {
 
     public private(set) var masterHost: String?
     public private(set) var masterPort = 0
-    public private(set) var state: LinkState = .none
-    /// Offset of the replication stream processed so far (slave_repl_offset).
-    public private(set) var offset: Int64 = 0
+    public private(set) var state: LinkState = .none {
+        didSet { server.masterLinkUp = state == .connected }
+    }
+    /// Offset of the replication stream processed so far (slave_repl_offset): the node's history offset, which
+    /// the applied stream advances.
+    public var offset: Int64 { master.masterOffset }
     /// Bytes of the stream read (slave_read_repl_offset).
     public private(set) var readOffset: Int64 = 0
-    public private(set) var masterReplid = String(repeating: "0", count: 40)
+    /// The master's replication id, which is this node's own history id once synced.
+    public var masterReplid: String { master.replid }
+    /// True when this node's history (id and offset) describes its data, so PSYNC may ask to continue it: after
+    /// a sync, when restored from a durable backend, or when a master is turned into a replica.
+    public private(set) var historyUsable = false
+    /// The FULLRESYNC being received: its id and offset, adopted once the payload is loaded.
+    private var fullSyncReplid = ""
+    private var fullSyncOffset: Int64 = 0
     public private(set) var masterClient: Client?
     public private(set) var lastIOMillis: Int64 = 0
     /// The last failure (bad payload, refused handshake), for tests and logs.
@@ -63,8 +73,8 @@ public final class ReplicationReplica {
     private var context: CommandContext?
     /// When the link last went down (master_link_down_since_seconds), 0 if it never was up.
     private var linkDownSinceMillis: Int64 = 0
-    /// Redis's default `repl-timeout` (60 s): a silent master (handshake, transfer or stream) drops the link.
-    public var timeoutMillis: Int64 = 60_000
+    /// `repl-timeout`: a silent master (handshake, transfer or stream) drops the link.
+    public var timeoutMillis: Int64 { Int64(max(1, server.config.replTimeout)) * 1000 }
 
     public init(server: ServerState, master: ReplicationMaster) {
         self.server = server
@@ -75,6 +85,7 @@ public final class ReplicationReplica {
 
     /// Registers REPLICAOF / SLAVEOF, the replica form of ROLE, and INFO replication on a replica.
     public func install() {
+        master.upstreamLinkUp = { [unowned self] in self.state == .connected }
         server.commands.register(CommandSpec(
             "replicaof", arity: 3, flags: [.admin, .noscript, .stale, .noAsyncLoading], group: "server",
             summary: "Make the server a replica of another instance, or promote it as master", since: "5.0.0",
@@ -116,7 +127,9 @@ public final class ReplicationReplica {
             ctx.simple("OK Already connected to specified master")
             return
         }
-        start(host: host, port: port)
+        // A master turned replica offers its own history (Redis's replicationCacheMasterUsingMyself): a promoted
+        // replica of the same history answers +CONTINUE.
+        start(host: host, port: port, useOwnHistory: masterHost == nil ? true : historyUsable)
         server.logger.notice("REPLICAOF \(host):\(port) enabled (user request from 'id=\(ctx.client.id) addr=\(ctx.client.address)')")
         ctx.ok()
     }
@@ -153,9 +166,9 @@ public final class ReplicationReplica {
             fields.append(("master_link_down_since_seconds", String(since)))
         }
         fields += [
-            ("slave_priority", "100"),
+            ("slave_priority", String(server.config.replicaPriority)),
             ("slave_read_only", server.config.replicaReadOnly ? "1" : "0"),
-            ("replica_announced", "1"),
+            ("replica_announced", server.config.replicaAnnounced ? "1" : "0"),
         ]
         for (k, v) in base where k != "role" {
             switch k {
@@ -170,8 +183,13 @@ public final class ReplicationReplica {
     // MARK: lifecycle
 
     /// Becomes a replica of host:port (drops any current link; the data stays until the full resync).
-    public func start(host: String, port: Int) {
+    /// `useOwnHistory`: PSYNC asks to continue this node's replication history rather than `PSYNC ? -1`.
+    public func start(host: String, port: Int, useOwnHistory: Bool) {
+        if masterHost == nil && useOwnHistory {
+            server.logger.notice("Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.")
+        }
         dropLink()
+        historyUsable = useOwnHistory
         masterHost = host
         masterPort = port
         server.isReplica = true
@@ -187,6 +205,10 @@ public final class ReplicationReplica {
         masterPort = 0
         state = .none
         server.isReplica = false
+        // PSYNC2: a new id from here, the old one still good up to this offset; our replicas reconnect to learn it.
+        master.shiftReplicationId()
+        master.disconnectReplicas()
+        historyUsable = true
     }
 
     private func dropLink() {
@@ -274,6 +296,17 @@ public final class ReplicationReplica {
         if input.readerIndex > 64 * 1024 { input.discardReadBytes() }
     }
 
+    private func sendListeningPort() {
+        let port = server.config.replicaAnnouncePort > 0 ? server.config.replicaAnnouncePort : listeningPort
+        send(["REPLCONF", "listening-port", String(port)])
+        phase = .portReply
+    }
+
+    private func sendCapa() {
+        send(["REPLCONF", "capa", "eof", "capa", "psync2"])
+        phase = .capaReply
+    }
+
     private func send(_ words: [String]) {
         var out = ByteBufferAllocator().buffer(capacity: 64)
         out.writeRESPArrayHeader(words.count)
@@ -321,30 +354,44 @@ public final class ReplicationReplica {
                                                    : ["AUTH", config.masterUser, config.masterAuth])
                     phase = .authReply
                 } else {
-                    send(["REPLCONF", "listening-port", String(listeningPort)])
-                    phase = .portReply
+                    sendListeningPort()
                 }
             case .authReply:
                 guard let line = try readLine() else { return }
                 if line.hasPrefix("-") {
                     throw LinkError(description: "Unable to AUTH to MASTER: \(line)")
                 }
-                send(["REPLCONF", "listening-port", String(listeningPort)])
-                phase = .portReply
+                sendListeningPort()
             case .portReply:
                 guard let line = try readLine() else { return }
                 if line.hasPrefix("-") {
                     server.logger.notice("(Non critical) Master does not understand REPLCONF listening-port: \(line)")
                 }
-                send(["REPLCONF", "capa", "eof", "capa", "psync2"])
-                phase = .capaReply
+                if !server.config.replicaAnnounceIP.isEmpty {
+                    send(["REPLCONF", "ip-address", server.config.replicaAnnounceIP])
+                    phase = .ipReply
+                } else {
+                    sendCapa()
+                }
+            case .ipReply:
+                guard let line = try readLine() else { return }
+                if line.hasPrefix("-") {
+                    server.logger.notice("(Non critical) Master does not understand REPLCONF ip-address: \(line)")
+                }
+                sendCapa()
             case .capaReply:
                 guard let line = try readLine() else { return }
                 if line.hasPrefix("-") {
                     server.logger.notice("(Non critical) Master does not understand REPLCONF capa: \(line)")
                 }
-                server.logger.notice("Partial resynchronization not possible (no cached master)")
-                send(["PSYNC", "?", "-1"])
+                if historyUsable {
+                    let requested = master.masterOffset + 1
+                    server.logger.notice("Trying a partial resynchronization (request \(master.replid):\(requested)).")
+                    send(["PSYNC", master.replid, String(requested)])
+                } else {
+                    server.logger.notice("Partial resynchronization not possible (no cached master)")
+                    send(["PSYNC", "?", "-1"])
+                }
                 phase = .psyncReply
             case .psyncReply:
                 guard let line = try readLine() else { return }
@@ -354,12 +401,36 @@ public final class ReplicationReplica {
                     guard parts.count == 3, parts[1].count == 40, let off = Int64(parts[2]) else {
                         throw LinkError(description: "Master replied with wrong +FULLRESYNC syntax: '\(line)'")
                     }
-                    masterReplid = String(parts[1])
-                    offset = off
+                    fullSyncReplid = String(parts[1])
+                    fullSyncOffset = off
                     readOffset = off
-                    server.logger.notice("Full resync from master: \(masterReplid):\(off)")
+                    server.logger.notice("Full resync from master: \(fullSyncReplid):\(off)")
+                    // Our own replicas can't continue the history we are about to replace
+                    // (Redis's replicationAttachToNewMaster).
+                    master.disconnectReplicas()
+                    master.discardBacklog()
+                    historyUsable = false
                     state = .sync
                     phase = .bulkHeader
+                } else if line.hasPrefix("+CONTINUE") {
+                    let parts = line.split(separator: " ")
+                    if parts.count >= 2 {
+                        let newID = String(parts[1])
+                        guard newID.count == 40 else {
+                            throw LinkError(description: "Master replied with wrong +CONTINUE syntax: '\(line)'")
+                        }
+                        if newID != master.replid {
+                            // The master was promoted: same history, new id. Our replicas must learn it too.
+                            master.continueHistory(replid: newID)
+                            master.disconnectReplicas()
+                        }
+                    }
+                    server.logger.notice("Successful partial resynchronization with master.")
+                    server.logger.notice("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.")
+                    readOffset = master.masterOffset
+                    goOnline(db: master.replicaStreamDB)
+                } else if line.hasPrefix("-NOMASTERLINK") || line.hasPrefix("-LOADING") {
+                    throw LinkError(description: "Master is currently unable to PSYNC but should be in the future: \(line)")
                 } else {
                     throw LinkError(description: "Unexpected reply to PSYNC from master: '\(line)'")
                 }
@@ -436,26 +507,70 @@ public final class ReplicationReplica {
         server.logger.notice("MASTER <-> REPLICA sync: Flushing old data")
         server.logger.notice("MASTER <-> REPLICA sync: Loading DB in memory")
         let server = self.server
-        // One batch: with LMDB the flush and the load commit in the same write transaction, so a crash
-        // mid-load leaves the old dataset, never a mix.
+        let master = self.master
+        let (replid, offset) = (fullSyncReplid, fullSyncOffset)
+        // One batch: with LMDB the flush, the load and the new replication history commit in the same write
+        // transaction, so a crash mid-load leaves the old dataset (and its history), never a mix.
         runInBatch {
-            for index in 0..<server.engine.databaseCount {
-                _ = Keyspace(server: server, index: index).removeAll()
-            }
-            for entry in parsed.entries {
-                Keyspace(server: server, index: entry.db).store(entry.key, entry.value,
-                                                                expiry: entry.expireAt.map { .at($0) } ?? .clear)
+            server.engine.withoutIntermediateCommits {
+                for index in 0..<server.engine.databaseCount {
+                    _ = Keyspace(server: server, index: index).removeAll()
+                }
+                for entry in parsed.entries {
+                    Keyspace(server: server, index: entry.db).store(entry.key, entry.value,
+                                                                    expiry: entry.expireAt.map { .at($0) } ?? .clear)
+                }
+                master.replicaStreamDB = 0
+                master.adoptMasterHistory(replid: replid, offset: offset)
             }
         }
+        historyUsable = true
         server.logger.notice("MASTER <-> REPLICA sync: Finished with success (\(parsed.entries.count) keys)")
-        let client = server.makeClient(address: "\(masterHost ?? ""):\(masterPort)", localAddress: "", transport: nil)
+        goOnline(db: 0)
+        sendAck()
+    }
+
+    /// The master client's transport: it never gets replies; closing it (CLIENT KILL TYPE master) breaks
+    /// the link, after which the replica reconnects and continues with PSYNC.
+    final class MasterClientTransport: ClientTransport {
+        weak var replica: ReplicationReplica?
+        let generation: UInt64
+        init(replica: ReplicationReplica, generation: UInt64) {
+            self.replica = replica
+            self.generation = generation
+        }
+        func send(_ buffer: ByteBuffer) {}
+        func close() { replica?.masterClientClosed(generation: generation) }
+        func setReadingEnabled(_ enabled: Bool) {}
+    }
+
+    /// True while a command of the stream runs (a kill from inside it waits until it returns).
+    private var applying = false
+    private var masterClientTransport: MasterClientTransport?
+    private var killPending = false
+
+    func masterClientClosed(generation: UInt64) {
+        guard generation == self.generation, state == .connected else { return }
+        if applying {
+            killPending = true
+            return
+        }
+        linkDown("the master client was killed")
+    }
+
+    /// The link is up: the stream from here on runs as the `.master` client, in database `db`.
+    private func goOnline(db: Int) {
+        // Clients hold their transport weakly: the replica keeps this one alive with the link.
+        let transport = MasterClientTransport(replica: self, generation: generation)
+        masterClientTransport = transport
+        let client = server.makeClient(address: "\(masterHost ?? ""):\(masterPort)", localAddress: "", transport: transport)
         client.flags.insert(.master)
         client.authenticated = true
+        client.db = db
         masterClient = client
         context = CommandContext(server: server, client: client)
         state = .connected
         phase = .online
-        sendAck()
     }
 
     /// Parses one RESP command of the stream (nil: incomplete), bounded like Redis's query buffer.
@@ -499,18 +614,34 @@ public final class ReplicationReplica {
     /// Runs the next complete command of the stream; false when more bytes are needed.
     private func applyNextCommand() throws -> Bool {
         guard let (arguments, consumed) = try Self.parseCommand(input) else { return false }
-        input.moveReaderIndex(forwardBy: consumed)
+        let raw = input.readSlice(length: consumed)!
         readOffset += Int64(consumed)
-        defer { offset += Int64(consumed) }
-        guard !arguments.isEmpty, let context, let client = masterClient else { return true }
+        let master = self.master
+        guard !arguments.isEmpty, let context, let client = masterClient else {
+            runInBatch { master.feedProxied(raw) }
+            return true
+        }
         if arguments.count >= 2, String(buffer: arguments[0]).lowercased() == "replconf",
            String(buffer: arguments[1]).lowercased() == "getack" {
             // The offset processed before this GETACK, as Redis's replica answers it.
             sendAck()
+            runInBatch { master.feedProxied(raw) }
             return true
+        }
+        let server = self.server
+        applying = true
+        defer {
+            applying = false
+            if killPending {
+                killPending = false
+                linkDown("the master client was killed")
+            }
         }
         runInBatch {
             _ = server.execute(context, arguments)
+            // Applied: the same bytes go to our own replicas and backlog, with the offset, in the same batch.
+            master.replicaStreamDB = client.db
+            master.feedProxied(raw)
         }
         // The master client never gets replies.
         client.output.clear()

@@ -55,6 +55,9 @@ public final class ConfigFileParser {
     /// Parses one configuration text into `config`.
     public func load(string text: String, origin: ConfigTextOrigin, checkLogFile: Bool = true) throws {
         let lines = text.utf8.split(separator: 10, omittingEmptySubsequences: false)
+        let outer = config.readingConfigFile  // an include reads its file inside the including one
+        config.readingConfigFile = true
+        defer { config.readingConfigFile = outer }
         for (index, raw) in lines.enumerated() {
             let number = index + 1
             let line = ConfigRegistry.trim(raw)

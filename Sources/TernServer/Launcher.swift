@@ -18,9 +18,22 @@ public enum Launcher {
         case .run:
             break
         }
+        // `--import <file.rdb>` is Tern's own start-up option, not a directive: taken out before the
+        // directives are parsed; the path is relative to where the server was started.
+        var arguments = arguments
+        var importPath: String?
+        if let i = arguments.firstIndex(of: "--import") {
+            guard i + 1 < arguments.count else {
+                FileHandleWriter.stderr("--import needs the path of an RDB file\n")
+                return 1
+            }
+            importPath = FileIO.absolute(arguments[i + 1], base: ConfigRegistry.currentDirectory())
+            arguments.removeSubrange(i...(i + 1))
+        }
         let config: ServerConfig
         do {
             config = try ConfigLoader.load(arguments: arguments)
+            config.importPath = importPath
         } catch let error as ConfigFileError {
             FileHandleWriter.stderr("\n\(error.description)\n")
             return 1

@@ -31,6 +31,8 @@ public final class TernServerApp: Service, @unchecked Sendable {
     public let replication: ReplicationMaster
     /// Replica side of replication (REPLICAOF / SLAVEOF, the link to a master).
     public let replica: ReplicationReplica
+    /// RDB snapshots: SAVE, BGSAVE, save points, the start-up load, the shutdown save.
+    public let persistence: RDBPersistence
 
     public init(config: ServerConfig, engine: (any StorageEngine)? = nil, logger: Logger) throws {
         self.config = config
@@ -51,6 +53,11 @@ public final class TernServerApp: Service, @unchecked Sendable {
         replication.install()
         self.replica = ReplicationReplica(server: state, master: replication)
         replica.install()
+        RDBCommands.install(on: state)
+        self.persistence = RDBPersistence(server: state)
+        persistence.install()
+        // The one place the RDB aux fields read replication's id and offset.
+        persistence.replicationState = { [unowned replication] in (replication.replid, replication.masterOffset) }
         self.batchMode = storage.batchMode
         state.shutdownHandler = { [weak self] request in self?.handleShutdownCommand(request) }
         config.runtimeObservers.append { [weak self] name in
@@ -80,6 +87,9 @@ public final class TernServerApp: Service, @unchecked Sendable {
 
     /// Binds every listener. Throws when a mandatory address can't be bound.
     public func start() throws {
+        persistence.schedule = { [loop] body in loop.execute { body() } }
+        // LMDB loads before serving, in one transaction; the memory backend once listening (chunked, -LOADING).
+        let deferredLoad = try prepareStartupLoad()
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: Int32(config.tcpBacklog))
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -121,6 +131,14 @@ public final class TernServerApp: Service, @unchecked Sendable {
                 throw StartupError("Failed opening Unix socket: \(error)")
             }
         }
+        // Full resyncs produce their snapshot in slices, one per event-loop pass.
+        replication.scheduler = { [loop] afterMillis, body in
+            if afterMillis <= 0 {
+                loop.execute(body)
+            } else {
+                loop.scheduleTask(in: .milliseconds(afterMillis)) { body() }
+            }
+        }
         replica.listeningPort = boundPort ?? config.port
         replica.runInBatch = { [unowned self] body in
             openBatchIfNeeded()
@@ -140,12 +158,60 @@ public final class TernServerApp: Service, @unchecked Sendable {
                 .whenFailure { error in replica.linkFailed(generation: generation, error: "\(error)") }
         }
         // `replicaof host port` in the config or on the command line: start replicating once serving.
+        // A durable backend keeps the replication history with the data: a restarted master or replica
+        // resumes with a partial resync.
+        let restored = try loop.submit { [replication] in replication.restoreHistory() }.wait()
         let parts = config.replicaOf.split(separator: " ")
         if parts.count == 2, let port = Int(parts[1]) {
             let host = String(parts[0])
-            loop.execute { [replica] in replica.start(host: host, port: port) }
+            loop.execute { [replica] in replica.start(host: host, port: port, useOwnHistory: restored) }
         }
         scheduleCron()
+        if let (reader, replace) = deferredLoad {
+            loop.execute { [self] in
+                persistence.loadInChunks(reader, replace: replace) { [logger] result in
+                    if case .failure(let error) = result {
+                        logger.warning("Fatal error loading the DB: \(error). Exiting.")
+                        exit(1)
+                    }
+                }
+            }
+        }
+    }
+
+    /// `--import file` (replaces the dataset) or `dir/dbfilename` if present. LMDB loads it here in one
+    /// transaction, and only into an empty store (its own data is already durable); the memory backend
+    /// gets the reader back to load once serving.
+    private func prepareStartupLoad() throws -> (RDBReader, Bool)? {
+        let path = config.importPath ?? persistence.path
+        let replace = config.importPath != nil
+        let reader: RDBReader
+        do {
+            guard let r = try persistence.openForLoading(path) else {
+                if replace { throw StartupError("Can't import '\(path)': \(String(cString: strerror(ENOENT)))") }
+                return nil
+            }
+            reader = r
+        } catch let error as StartupError {
+            throw error
+        } catch {
+            throw StartupError("\(error)")
+        }
+        if state.engine.name == "memory" {
+            logger.notice("Loading RDB \(path) (\(reader.totalBytes) bytes)")
+            return (reader, replace)
+        }
+        if !replace && (0..<state.engine.databaseCount).contains(where: { state.engine.database($0).keyCount > 0 }) {
+            logger.notice("Not loading \(path): the \(state.engine.name) store already holds data")
+            return nil
+        }
+        logger.notice("Loading RDB \(path) (\(reader.totalBytes) bytes) in one transaction")
+        do {
+            _ = try persistence.loadAll(reader, replace: replace)
+        } catch {
+            throw StartupError("\(error)")
+        }
+        return nil
     }
 
     private func scheduleCron() {
@@ -215,6 +281,7 @@ public final class TernServerApp: Service, @unchecked Sendable {
         state.trackInstantaneousMetrics()
         replication.cron(nowMillis: now)
         replica.cron(nowMillis: now)
+        persistence.cron(nowMillis: now)
         if state.pausedUntilMillis != 0 && state.pausedUntilMillis <= now {
             state.resumePausedClients()
         }
@@ -232,13 +299,17 @@ public final class TernServerApp: Service, @unchecked Sendable {
     /// SHUTDOWN from a client: stop accepting, close, exit `run`.
     private func handleShutdownCommand(_ request: ShutdownRequest) -> String? {
         logger.warning("User requested shutdown...")
+        if let refusal = persistence.shutdownSave(request.save, force: request.force) { return refusal }
         stop()
         return nil
     }
 
-    /// Stops listeners and makes `run` return.
-    public func stop() {
+    /// Stops listeners and makes `run` return; `save`: the default shutdown save first (SIGTERM).
+    public func stop(save: Bool = false) {
         loop.execute { [self] in
+            if save, let refusal = persistence.shutdownSave(.default, force: false) {
+                logger.warning("\(refusal)")
+            }
             cron?.cancel()
             for channel in channels { channel.close(promise: nil) }
             channels.removeAll()
@@ -256,7 +327,7 @@ public final class TernServerApp: Service, @unchecked Sendable {
             try await stopPromise.futureResult.get()
         } onGracefulShutdown: { [self] in
             logger.warning("Received SIGTERM scheduling shutdown...")
-            stop()
+            stop(save: true)
         }
         logger.notice("Redis is now ready to exit, bye bye...")
         try? await group.shutdownGracefully()

@@ -53,6 +53,8 @@ public protocol StorageDatabase: AnyObject, CollectionStorage {
     @discardableResult func setExpiry(_ key: Bytes, _ expireAt: Int64?) -> Bool
     /// Deletes every key.
     func removeAll()
+    /// Overwrites the access metadata of an existing key (RESTORE's IDLETIME and FREQ); false when absent.
+    @discardableResult func setAccess(_ key: Bytes, lastAccess: UInt32, frequency: UInt8) -> Bool
 
     /// Iterates keys from an opaque cursor (0 starts); returns the next cursor (0 when done).
     /// Keys present for the whole iteration are returned at least once.
@@ -75,6 +77,68 @@ public protocol DatabaseSnapshot: Sendable {
     var count: Int { get }
     /// Visits every key with its value and expiry; stop early by returning false.
     func forEach(_ body: (Bytes, StoredValue, Int64?) throws -> Bool) rethrows
+    /// A resumable walk over the same entries (see `SnapshotCursor`).
+    func makeCursor() -> any SnapshotCursor
+}
+
+/// A resumable walk over a snapshot, so a long job (a full resync's RDB) can run in slices between the
+/// clients' commands. Same threading rule as the snapshot it comes from.
+public protocol SnapshotCursor: AnyObject {
+    /// Visits up to `limit` more entries; returns false when no entries are left after them.
+    func next(limit: Int, _ body: (Bytes, StoredValue, Int64?) -> Void) -> Bool
+}
+
+extension DatabaseSnapshot {
+    /// The default cursor collects the entries with `forEach` up front; backends with an iterator they can
+    /// suspend override it.
+    public func makeCursor() -> any SnapshotCursor {
+        var entries: [(Bytes, StoredValue, Int64?)] = []
+        entries.reserveCapacity(count)
+        forEach { key, value, expiry in
+            entries.append((key, value, expiry))
+            return true
+        }
+        return ArraySnapshotCursor(entries)
+    }
+}
+
+/// One key of a snapshot walk.
+public struct SnapshotItem {
+    public var key: Bytes
+    public var value: StoredValue
+    public var expireAt: Int64?
+    public init(key: Bytes, value: StoredValue, expireAt: Int64?) {
+        self.key = key
+        self.value = value
+        self.expireAt = expireAt
+    }
+}
+
+extension SnapshotCursor {
+    /// One entry at a time: nil once the walk is done.
+    public func next() -> SnapshotItem? {
+        var item: SnapshotItem?
+        _ = next(limit: 1) { key, value, expireAt in item = SnapshotItem(key: key, value: value, expireAt: expireAt) }
+        return item
+    }
+}
+
+/// A cursor over entries already in memory.
+public final class ArraySnapshotCursor: SnapshotCursor {
+    private var entries: [(Bytes, StoredValue, Int64?)]
+    private var position = 0
+    public init(_ entries: [(Bytes, StoredValue, Int64?)]) { self.entries = entries }
+    public func next(limit: Int, _ body: (Bytes, StoredValue, Int64?) -> Void) -> Bool {
+        let end = min(entries.count, position + max(1, limit))
+        while position < end {
+            let (k, v, e) = entries[position]
+            body(k, v, e)
+            position += 1
+        }
+        let more = position < entries.count
+        if !more { entries = [] }
+        return more
+    }
 }
 
 /// How the server must drive a backend's batches (see `beginBatch`/`endBatch`).
@@ -123,6 +187,16 @@ public protocol StorageEngine: AnyObject {
     var infoFields: [(String, String)] { get }
     /// Flushes and closes; called once at shutdown.
     func close()
+
+    /// Server state kept with the data, read at start-up (the replication id and offset). nil when absent or
+    /// when the backend doesn't persist (memory).
+    func serverMetadata(_ name: String) -> [UInt8]?
+    /// Records server state to be committed atomically with the writes of the current batch (a durable
+    /// backend writes it in the same transaction, so a restarted node's replication offset matches its data).
+    func setServerMetadata(_ name: String, _ value: [UInt8])
+    /// Runs `body` inside the open batch with no intermediate commit, however many writes it makes, so a
+    /// durable backend commits all of it or nothing (a replica replacing its dataset with a full resync).
+    func withoutIntermediateCommits(_ body: () throws -> Void) rethrows
 }
 
 extension StorageEngine {
@@ -139,6 +213,9 @@ extension StorageEngine {
         (0..<databaseCount).map { database($0).snapshot() }
     }
     public var usedMemoryEstimate: Int { 0 }
+    public func serverMetadata(_ name: String) -> [UInt8]? { nil }
+    public func setServerMetadata(_ name: String, _ value: [UInt8]) {}
+    public func withoutIntermediateCommits(_ body: () throws -> Void) rethrows { try body() }
 }
 
 extension StorageDatabase {

@@ -78,7 +78,8 @@ final class ReplicaTests: XCTestCase {
         feed(link, "+OK\r\n")
         XCTAssertEqual(link.take(), resp("REPLCONF", "capa", "eof", "capa", "psync2"))
         feed(link, "+OK\r\n")
-        XCTAssertEqual(link.take(), resp("PSYNC", "?", "-1"))
+        // A master turned replica offers its own history first (PSYNC2), as Redis does.
+        XCTAssertEqual(link.take(), resp("PSYNC", server.metrics.replicationID, "1"))
         feed(link, "\n+FULLRESYNC \(Self.replid) 100\r\n")
         XCTAssertEqual(replica.state, .sync)
         return link

@@ -131,7 +131,9 @@ final class ConfigTests: XCTestCase {
             ("backend rocks\n", 1, "backend rocks", "argument(s) must be one of the following: memory, lmdb"),
             ("maxmemory-policy lru\n", 1, "maxmemory-policy lru", "argument(s) must be one of the following: volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction"),
             ("slowlog-max-len -1\n", 1, "slowlog-max-len -1", "argument must be between 0 and 9223372036854775807 inclusive"),
-            ("save 900 1\n", 1, "save 900 1", "Bad directive or wrong number of arguments"),
+            ("appendonly yes\n", 1, "appendonly yes", "Bad directive or wrong number of arguments"),
+            ("save 900\n", 1, "save 900", "Invalid save parameters"),
+            ("dbfilename a/b.rdb\n", 1, "dbfilename a/b.rdb", "dbfilename can't be a path, just a filename"),
         ]
         for (text, line, shown, reason) in cases {
             let path = file("bad.conf", text)
@@ -287,8 +289,15 @@ final class ConfigTests: XCTestCase {
             "maxmemory-policy": "allkeys-random", "replica-read-only": "no", "lmdb-path": "/tmp/x.lmdb",
             "lmdb-sync": "everysec", "lmdb-map-size": "2mb", "lmdb-max-size": "1gb",
             "repl-backlog-size": "2mb", "repl-ping-replica-period": "5", "replicaof": "127.0.0.1 7001", "masterauth": "pw", "masteruser": "default",
+            "replica-serve-stale-data": "no", "replica-announce-ip": "10.1.2.3", "replica-announce-port": "7100",
+            "replica-priority": "7", "replica-announced": "no", "min-replicas-to-write": "2",
+            "min-replicas-max-lag": "3", "repl-timeout": "30", "repl-backlog-ttl": "0", "repl-diskless-sync": "no",
+            "repl-diskless-sync-delay": "1", "repl-diskless-sync-max-replicas": "3", "repl-diskless-load": "swapdb",
+            "repl-disable-tcp-nodelay": "yes",
             "client-output-buffer-limit": "normal 1mb 2mb 3 replica 4 5 6 pubsub 7kb 8 9",
             "notify-keyspace-events": "KEx$",
+            "save": "100 10 20 5", "dbfilename": "x.rdb", "rdbcompression": "no", "rdbchecksum": "no",
+            "stop-writes-on-bgsave-error": "no",
         ]
         for d in ConfigRegistry.directives where d.name != "dir" {
             guard let v = values[d.name] else { return XCTFail("no test value for \(d.name)") }
@@ -325,6 +334,15 @@ final class ConfigTests: XCTestCase {
         }
         let cwd = ConfigRegistry.currentDirectory()
         XCTAssertEqual(loaded.dir, cwd)
+    }
+
+    /// The first `save` line of a file replaces the defaults and later ones add points, as in Redis.
+    func testSaveLinesAccumulateInAFile() throws {
+        let path = file("save.conf", "save 100 1\nsave 50 20\n")
+        let c = try load([path])
+        XCTAssertEqual(c.savePoints, [SavePoint(seconds: 100, changes: 1), SavePoint(seconds: 50, changes: 20)])
+        XCTAssertEqual(try load([path, "--save", ""]).savePoints, [])
+        XCTAssertEqual(try load([]).savePoints.count, 3)
     }
 
     func testMemoryConfLoads() throws {

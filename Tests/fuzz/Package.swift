@@ -5,13 +5,27 @@ import PackageDescription
 // Build and run (see README.md):
 //   swift build -c release --sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address
 //   SWIFT_BACKTRACE=enable=no .build/release/FuzzRESP -max_total_time=60
+//   SWIFT_BACKTRACE=enable=no .build/release/FuzzRDB -max_total_time=60 -rss_limit_mb=1024 corpus/rdb
 let package = Package(
     name: "TernFuzz",
-    dependencies: [.package(name: "Tern", path: "../..")],
+    dependencies: [
+        .package(name: "Tern", path: "../.."),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+    ],
     targets: [
         .executableTarget(
             name: "FuzzRESP",
             dependencies: [.product(name: "RESP", package: "Tern")],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ),
+        // The RDB reader, compiled from the server's own files (symlinks into Sources/TernReplication) so the
+        // harness builds only what the reader uses, not NIO and the rest of the server.
+        .executableTarget(
+            name: "FuzzRDB",
+            dependencies: [
+                .product(name: "TernStorage", package: "Tern"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
         ),
     ],

@@ -189,7 +189,7 @@ def sort_reply(reply):
 
 
 def wait_for_ping(port, deadline, proc=None):
-    """Waits until the server on `port` answers PING with +PONG (or a NOAUTH/LOADING error), bounded."""
+    """Waits until the server on `port` answers PING with +PONG (or a NOAUTH/MASTERDOWN error), bounded."""
     last = None
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -197,7 +197,7 @@ def wait_for_ping(port, deadline, proc=None):
         try:
             with RawConnection(port, timeout=1.0) as c:
                 r = c.call("PING")
-                if r == ("+", b"PONG") or (r[0] == "-" and r[1].startswith(b"NOAUTH")):
+                if r == ("+", b"PONG") or (r[0] == "-" and r[1].startswith((b"NOAUTH", b"MASTERDOWN"))):
                     return
                 last = r
         except (OSError, ConnectionClosed, AssertionError) as e:

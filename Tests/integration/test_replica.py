@@ -1,6 +1,7 @@
 """A Tern server replicates from a Tern master (replica on the memory and LMDB backends) and from a stock
-redis-server master whose RDB uses only plain encodings: REPLICAOF, full sync, the command stream, -READONLY,
-INFO replication / ROLE on the replica, and REPLICAOF NO ONE. Datasets are compared key by key, bounded waits."""
+redis-server master (plain encodings here; the default compact ones in test_replica_stock_master.py):
+REPLICAOF, full sync, the command stream, -READONLY, INFO replication / ROLE on the replica, and
+REPLICAOF NO ONE. Datasets are compared key by key, bounded waits."""
 
 import shutil
 import tempfile
@@ -10,13 +11,13 @@ import pytest
 import redis
 
 from conftest import REDIS_BIN, TERN_BIN, ServerProcess
-from test_replication import assert_same, client, dump_db, info, wait_in_sync, write_dataset
+from test_replication import FAST_SYNC, assert_same, client, dump_db, info, wait_in_sync, write_dataset
 
 
 
 def tern(name, backend, workdir):
     def argv(port):
-        a = [TERN_BIN, "--port", str(port), "--bind", "127.0.0.1", "--backend", backend]
+        a = [TERN_BIN, "--port", str(port), "--bind", "127.0.0.1", "--backend", backend] + FAST_SYNC
         if backend == "lmdb":
             a += ["--lmdb-path", workdir + "/lmdb-" + name]
         return a
@@ -143,19 +144,22 @@ def test_tern_replica_of_stock_redis_master(workdir):
             master.stop()
 
 
-def test_stock_redis_compact_encodings_refused_clearly(workdir):
+def test_stock_redis_stream_key_refused_by_name(workdir):
+    """A stream can't be represented: the full sync fails with an error naming the key (and the link stays
+    down) instead of dropping it silently. Compact encodings load (test_replica_stock_master.py)."""
     master = ServerProcess("redis-master", lambda port: [
         REDIS_BIN, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]).start()
     replica = tern("tern-replica", "memory", workdir)
     try:
         m0, r0 = client(master), client(replica)
-        m0.hset(b"h", b"f", b"v")  # a listpack hash
+        m0.hset(b"h", b"f", b"v")  # a listpack hash: loads
+        m0.xadd(b"events", {b"a": b"1"})
         r0.execute_command("REPLICAOF", "127.0.0.1", str(master.port))
         deadline = time.monotonic() + 10
         found = False
         while time.monotonic() < deadline and not found:
             with open(replica.log_path, "rb") as f:
-                found = b"Unsupported RDB object encoding 16 (hash listpack)" in f.read()
+                found = b"Can't load key 'events' (db 0): it is a stream, which Tern does not support" in f.read()
             time.sleep(0.1)
         assert found, replica.log_tail()
         assert info(r0, "replication")["master_link_status"] == "down"
@@ -186,7 +190,7 @@ def test_replicaof_on_the_command_line(workdir):
 
 def test_masterauth_with_a_password_protected_master(workdir):
     master = ServerProcess("master-auth", lambda port: [
-        TERN_BIN, "--port", str(port), "--bind", "127.0.0.1", "--requirepass", "s3cret"]).start()
+        TERN_BIN, "--port", str(port), "--bind", "127.0.0.1", "--requirepass", "s3cret"] + FAST_SYNC).start()
     replica = None
     try:
         m = redis.Redis(host="127.0.0.1", port=master.port, password="s3cret", socket_timeout=10)

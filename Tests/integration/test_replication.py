@@ -11,6 +11,8 @@ import redis
 from conftest import REDIS_BIN, TERN_BIN, ServerProcess
 
 DEADLINE = 30.0
+# Full resyncs start at once (Redis's default waits repl-diskless-sync-delay, 5 s, for more replicas).
+FAST_SYNC = ["--repl-diskless-sync-delay", "0"]
 
 
 @pytest.fixture(params=["memory", "lmdb"])
@@ -18,9 +20,9 @@ def master(request):
     workdir = tempfile.mkdtemp(prefix="tern-repl-")
     if request.param == "lmdb":
         argv = lambda port: [TERN_BIN, "--port", str(port), "--bind", "127.0.0.1", "--backend", "lmdb",
-                             "--lmdb-path", workdir + "/lmdb"]
+                             "--lmdb-path", workdir + "/lmdb"] + FAST_SYNC
     else:
-        argv = lambda port: [TERN_BIN, "--port", str(port), "--bind", "127.0.0.1", "--backend", "memory"]
+        argv = lambda port: [TERN_BIN, "--port", str(port), "--bind", "127.0.0.1", "--backend", "memory"] + FAST_SYNC
     server = ServerProcess("tern-master-" + request.param, argv).start()
     yield server
     server.stop()

@@ -208,15 +208,6 @@ enum ServerCommands {
         request.save = save ? .save : (noSave ? .noSave : .default)
         let server = ctx.server
         let failure = CommandError.err("Errors trying to SHUTDOWN. Check logs.")
-        if save {
-            // Redis would write an RDB here; Tern has no persistence yet, so the save fails like a failed
-            // rdbSave. FORCE ignores the failure, as Redis's SHUTDOWN FORCE does.
-            server.logger.warning("Error trying to save the DB, can't exit: this server has no persistence (SAVE requested).")
-            if !request.force {
-                server.logger.warning("Errors trying to shut down the server. Check the logs for more information.")
-                throw failure
-            }
-        }
         guard let handler = server.shutdownHandler else {
             server.logger.warning("SHUTDOWN refused: no shutdown handler is installed.")
             throw failure

@@ -1,0 +1,1 @@
+../../../../Sources/TernReplication/CRC64.swift

@@ -1,0 +1,1 @@
+../../../../Sources/TernReplication/RDBReader.swift

@@ -1,0 +1,1 @@
+../../../../Sources/TernReplication/RDBWriter.swift
