@@ -1095,17 +1095,15 @@ def write_charts(opts, base, matrix, large, restart, fullsync, repl):
         log("charts skipped: matplotlib is not installed (pip install matplotlib; benchmarks/run installs it)")
         return []
     backends = [b for b in opts.backends if any(k[0] == b for k in matrix)]
-    if not backends:
-        return []
     paths = []
     variants = [(p, s) for s in opts.sizes for p in opts.pipelines]
     wls = [w for w in opts.workloads if any(k[1] == w for k in matrix)]
 
     handles = [plt.Rectangle((0, 0), 1, 1, color=COLORS[b]) for b in backends]
-    width = 0.8 / len(backends)
+    width = 0.8 / max(1, len(backends))
 
     # 1. Throughput by backend, one figure per pipeline depth, one panel per workload, a group per value size.
-    for p in opts.pipelines:
+    for p in (opts.pipelines if wls else []):  # no matrix phase: no matrix charts
         cols = 3 if len(wls) > 4 else max(1, len(wls))
         rows = math.ceil(len(wls) / cols)
         fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.1 * rows + 1.2), squeeze=False,
@@ -1144,7 +1142,7 @@ def write_charts(opts, base, matrix, large, restart, fullsync, repl):
         plt.close(fig)
 
     # 2. Server CPU per request and 3. latency percentiles: one panel per (pipeline, size), workloads on x.
-    for kind in ("cpu", "latency"):
+    for kind in (("cpu", "latency") if wls else ()):
         fig_width = max(9, 1.3 * len(wls) + 3)
         fig, axes = plt.subplots(len(variants), 1, figsize=(fig_width, 3.3 * len(variants) + 1.2),
                                  squeeze=False, layout="constrained")
@@ -1196,11 +1194,15 @@ def write_charts(opts, base, matrix, large, restart, fullsync, repl):
             um = large[(b,)]["used_memory_per_key"]
             if um:
                 a1.plot([i - 0.4, i + 0.4], [um["median"]] * 2, color="black", lw=1.5)
+            disk = restart.get((b,), {}).get("disk_mb")
+            if disk:  # LMDB's RSS is not its data: show the bytes per key on disk beside it
+                a1.bar(i + 0.2, disk["median"] * 1e6 / opts.large_keys, 0.35, fill=False, hatch="//",
+                       edgecolor="dimgray")
         a1.set_xticks(range(len(lb)))
         a1.set_xticklabels(lb, rotation=25, ha="right", fontsize=9)
         a1.set_ylabel("bytes per key")
-        a1.set_title("RSS per key after loading %s keys\n(black line: Redis used_memory per key)"
-                     % fmt_num(opts.large_keys), fontsize=11)
+        a1.set_title("Memory per key after loading %s keys: RSS (filled), Redis used_memory\n(black line), "
+                     "bytes on disk per key after a restart (hatched)" % fmt_num(opts.large_keys), fontsize=10)
         a1.grid(axis="y", alpha=0.3)
         rb = [b for b in lb if restart.get((b,)) and restart[(b,)]["restart_s"]]
         a2.bar(range(len(rb)), [restart[(b,)]["restart_s"]["median"] for b in rb], color=[COLORS[b] for b in rb])
