@@ -30,30 +30,13 @@ public struct LMDBSnapshot: DatabaseSnapshot {
     static let chunk = 64
 
     public func forEach(_ body: (Bytes, StoredValue, Int64?) throws -> Bool) rethrows {
-        let ns = Enc.physPrefix(phys)
-        var start = ns
-        while true {
-            var entries: [(Bytes, StoredValue, Int64?)] = []
-            var more = false
-            view.handle.lock.shared {
-                let t = Txn(ptr: view.txn)
-                let tables = view.tables
-                try? t.forEach(tables.keys, from: start, prefix: ns) { k, v in
-                    if entries.count == Self.chunk {
-                        more = true
-                        return false
-                    }
-                    let encoded = UnsafeRawBufferPointer(rebasing: k[4...])
-                    let (name, offset) = tables.name(encoded: encoded, value: v)
-                    let header = Header.decode(v, at: offset)
-                    let value = try tables.materialize(t, header)
-                    entries.append((Bytes(name), value, header.expireAt))
-                    start = [UInt8](k) + [0]
-                    return true
-                }
-            }
-            for (key, value, expiry) in entries where try !body(key, value, expiry) { return }
-            if !more { return }
+        let cursor = LMDBSnapshotCursor(self)
+        var chunk: [(Bytes, StoredValue, Int64?)] = []
+        var more = true
+        while more {
+            chunk.removeAll(keepingCapacity: true)
+            more = cursor.next(limit: Self.chunk) { chunk.append(($0, $1, $2)) }
+            for (key, value, expiry) in chunk where try !body(key, value, expiry) { return }
         }
     }
 

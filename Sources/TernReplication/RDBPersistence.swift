@@ -17,8 +17,12 @@ public final class RDBPersistence {
     public var schedule: (@escaping () -> Void) -> Void = { $0() }
     /// The replication id and offset stored in the aux fields (set by the server layer).
     public var replicationState: () -> (id: String, offset: Int64) = { (String(repeating: "0", count: 40), 0) }
-    /// repl-id / repl-offset found in the last loaded file (for a partial resync after a restart).
+    /// The database the replication stream applies to on a replica (aux repl-stream-db), so a restarted
+    /// replica resumes the stream in the right database.
+    public var replicationStreamDB: () -> Int = { 0 }
+    /// repl-id / repl-offset / repl-stream-db found in the last loaded file (for a partial resync after a restart).
     public private(set) var loadedReplication: (id: String, offset: Int64)?
+    public private(set) var loadedStreamDB = 0
     /// Save points and the default shutdown save apply to the memory backend (LMDB is durable by itself).
     public var automaticSaves: Bool
 
@@ -90,7 +94,7 @@ public final class RDBPersistence {
         let repl = replicationState()
         return [
             ("redis-ver", "7.0.15"), ("redis-bits", "64"), ("ctime", String(server.clock.nowMillis() / 1000)),
-            ("used-mem", String(server.engine.usedMemoryEstimate)), ("repl-stream-db", "0"),
+            ("used-mem", String(server.engine.usedMemoryEstimate)), ("repl-stream-db", String(replicationStreamDB())),
             ("repl-id", repl.id), ("repl-offset", String(repl.offset)), ("aof-base", "0"),
         ]
     }
@@ -469,6 +473,7 @@ public final class RDBPersistence {
         }
         if let id = aux["repl-id"], let offset = aux["repl-offset"].flatMap({ Int64($0) }) {
             loadedReplication = (id, offset)
+            loadedStreamDB = aux["repl-stream-db"].flatMap { Int($0) }.map { max(0, min($0, server.engine.databaseCount - 1)) } ?? 0
         }
         for warning in reader.warnings { server.logger.warning("RDB: \(warning)") }
         lastLoadKeysLoaded = result.keysLoaded

@@ -145,6 +145,21 @@ public final class ReplicationMaster: PropagationHook {
         return true
     }
 
+    /// The history found in a loaded RDB's aux fields (repl-id, repl-offset): a restarted memory-backend master
+    /// or replica continues it, as Redis 7.0 does after loading its dump.
+    @discardableResult
+    public func restoreHistory(replid id: String, offset: Int64) -> Bool {
+        guard id.count == 40, id != String(repeating: "0", count: 40), offset >= 0 else { return false }
+        replid = id
+        masterOffset = offset
+        replid2 = String(repeating: "0", count: 40)
+        secondReplOffset = -1
+        server.metrics.replicationID = replid
+        backlog = ReplicationBacklog(size: backlogSize, masterOffset: offset)
+        server.logger.notice("Restored the replication history from the RDB file: replid \(replid), offset \(offset)")
+        return true
+    }
+
     /// REPLICAOF NO ONE (Redis's shiftReplicationId): a new id for the history that starts now; the old one
     /// stays valid, as replid2, up to the current offset.
     public func shiftReplicationId() {
@@ -626,6 +641,8 @@ public final class ReplicationMaster: PropagationHook {
                 client.flags.insert(.replica)
                 link.state = .online
                 replicas.append(link)
+                // The replica's idea of the selected database may be stale (a restart): select again.
+                streamDB = -1
                 var out = ByteBufferAllocator().buffer(capacity: 64)
                 out.writeString(link.capaPSYNC2 ? "+CONTINUE \(replid)\r\n" : "+CONTINUE\r\n")
                 let missing = backlog.bytes(from: offset)
@@ -669,7 +686,9 @@ public final class ReplicationMaster: PropagationHook {
         let now = server.clock.nowMillis()
         return [
             ("redis-ver", "7.0.15"), ("redis-bits", "64"), ("ctime", String(now / 1000)),
-            ("used-mem", String(server.engine.usedMemoryEstimate)), ("repl-stream-db", "0"),
+            // A replica's own replicas continue the proxied stream in the database it is in.
+            ("used-mem", String(server.engine.usedMemoryEstimate)),
+            ("repl-stream-db", String(server.isReplica ? replicaStreamDB : 0)),
             ("repl-id", replid), ("repl-offset", String(offset)), ("aof-base", "0"),
         ]
     }

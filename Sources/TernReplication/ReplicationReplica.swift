@@ -509,6 +509,9 @@ public final class ReplicationReplica {
         let server = self.server
         let master = self.master
         let (replid, offset) = (fullSyncReplid, fullSyncOffset)
+        // The database the stream continues in (a chained master's stream may not start with SELECT).
+        let auxDB = parsed.aux.last { $0.0 == "repl-stream-db" }.flatMap { Int($0.1) } ?? 0
+        let streamDB = auxDB >= 0 && auxDB < server.engine.databaseCount ? auxDB : 0
         // One batch: with LMDB the flush, the load and the new replication history commit in the same write
         // transaction, so a crash mid-load leaves the old dataset (and its history), never a mix.
         runInBatch {
@@ -520,13 +523,13 @@ public final class ReplicationReplica {
                     Keyspace(server: server, index: entry.db).store(entry.key, entry.value,
                                                                     expiry: entry.expireAt.map { .at($0) } ?? .clear)
                 }
-                master.replicaStreamDB = 0
+                master.replicaStreamDB = streamDB
                 master.adoptMasterHistory(replid: replid, offset: offset)
             }
         }
         historyUsable = true
         server.logger.notice("MASTER <-> REPLICA sync: Finished with success (\(parsed.entries.count) keys)")
-        goOnline(db: 0)
+        goOnline(db: streamDB)
         sendAck()
     }
 

@@ -58,6 +58,9 @@ public final class TernServerApp: Service, @unchecked Sendable {
         persistence.install()
         // The one place the RDB aux fields read replication's id and offset.
         persistence.replicationState = { [unowned replication] in (replication.replid, replication.masterOffset) }
+        persistence.replicationStreamDB = { [unowned state, unowned replication] in
+            state.isReplica ? replication.replicaStreamDB : 0
+        }
         self.batchMode = storage.batchMode
         state.shutdownHandler = { [weak self] request in self?.handleShutdownCommand(request) }
         config.runtimeObservers.append { [weak self] name in
@@ -160,22 +163,33 @@ public final class TernServerApp: Service, @unchecked Sendable {
         // `replicaof host port` in the config or on the command line: start replicating once serving.
         // A durable backend keeps the replication history with the data: a restarted master or replica
         // resumes with a partial resync.
-        let restored = try loop.submit { [replication] in replication.restoreHistory() }.wait()
         let parts = config.replicaOf.split(separator: " ")
-        if parts.count == 2, let port = Int(parts[1]) {
-            let host = String(parts[0])
-            loop.execute { [replica] in replica.start(host: host, port: port, useOwnHistory: restored) }
+        let startReplica = { [replica] (restored: Bool) in
+            if parts.count == 2, let port = Int(parts[1]) {
+                replica.start(host: String(parts[0]), port: port, useOwnHistory: restored)
+            }
         }
         scheduleCron()
         if let (reader, replace) = deferredLoad {
+            // The memory backend loads once serving; its history comes from the file's aux fields, and a
+            // replica connects to its master after the load.
             loop.execute { [self] in
-                persistence.loadInChunks(reader, replace: replace) { [logger] result in
+                persistence.loadInChunks(reader, replace: replace) { [self] result in
                     if case .failure(let error) = result {
                         logger.warning("Fatal error loading the DB: \(error). Exiting.")
                         exit(1)
                     }
+                    var restored = false
+                    if !replace, let history = persistence.loadedReplication {
+                        restored = replication.restoreHistory(replid: history.id, offset: history.offset)
+                        replication.replicaStreamDB = persistence.loadedStreamDB
+                    }
+                    startReplica(restored)
                 }
             }
+        } else {
+            let restored = try loop.submit { [replication] in replication.restoreHistory() }.wait()
+            loop.execute { startReplica(restored) }
         }
     }
 

@@ -158,21 +158,27 @@ def test_chained_replicas_get_the_exact_stream(nodes):
     middle = nodes("tern", "middle", backend=OTHER)
     leaf_tern = nodes("tern", "leaf-tern")
     m, mid = client(master), client(middle)
+    m3 = client(master, 3)
     write_dataset(m, b"before")
     replicaof(mid, master)
+    # The stream's last SELECT is db 3 when the leaves sync from the middle node.
+    m3.set(b"db3", b"yes")
     wait_in_sync(m, mid)
     leaf_redis = nodes("stock", "leaf-redis", "--replicaof", "127.0.0.1", str(middle.port))
     lt, lr = client(leaf_tern), client(leaf_redis)
     replicaof(lt, middle)
+    wait_in_sync(mid, lt)
+    wait_in_sync(mid, lr)
+    # No SELECT precedes this in the stream: the leaves know the db from the RDB's repl-stream-db.
+    m3.set(b"db3-after", b"yes")
     write_dataset(m, b"after")
-    m3 = client(master, 3)
-    m3.set(b"db3", b"yes")
     offset = wait_in_sync(m, mid)
     wait_in_sync(mid, lt)
     wait_in_sync(mid, lr)
     for leaf in (lt, lr):
         assert_same(m, leaf)
-        assert client(leaf_tern if leaf is lt else leaf_redis, 3).get(b"db3") == b"yes"
+        leaf3 = client(leaf_tern if leaf is lt else leaf_redis, 3)
+        assert leaf3.get(b"db3") == b"yes" and leaf3.get(b"db3-after") == b"yes"
         li = info(leaf, "replication")
         # Same history everywhere: the top master's id and offsets.
         assert li["master_replid"] == info(m, "replication")["master_replid"]
@@ -388,3 +394,35 @@ def test_announced_address_and_client_list_flags(nodes):
     assert "S" in flags_m and "M" in flags_r
     assert [c["flags"] for c in m.client_list(_type="replica")] == ["S"]
     assert len(r.client_list(_type="master")) == 1
+
+
+@pytest.mark.skipif(BACKEND != "memory", reason="memory nodes keep their history in the RDB (memory run)")
+def test_memory_nodes_resume_from_their_rdb_after_restart(nodes):
+    master = nodes("tern", "master", "--save", "3600 1", backend="memory")
+    replica = nodes("tern", "replica", "--save", "3600 1", "--replicaof", "127.0.0.1", str(master.port),
+                    backend="memory")
+    m, r = client(master), client(replica)
+    write_dataset(m, b"a")
+    client(master, 4).set(b"in-db4", b"1")  # the stream's last SELECT is db 4
+    wait_in_sync(m, r)
+
+    # The replica restarts (SIGTERM saves its dump, repl-id and repl-offset included) and continues.
+    replica.restart()
+    client(master, 4).set(b"db4-while-down", b"1")
+    r = client(replica)
+    wait_in_sync(m, r)
+    assert stats(m)[:2] == (1, 1)
+    assert client(replica, 4).get(b"db4-while-down") == b"1"
+
+    # The master restarts from its own dump: same id and offset, the replica continues with +CONTINUE.
+    rid = info(m, "replication")["master_replid"]
+    offset = info(m, "replication")["master_repl_offset"]
+    master.restart()
+    m = client(master)
+    assert info(m, "replication")["master_replid"] == rid
+    assert info(m, "replication")["master_repl_offset"] == offset
+    client(master, 4).set(b"after-master-restart", b"1")
+    wait_in_sync(m, r)
+    assert client(replica, 4).get(b"after-master-restart") == b"1"
+    assert stats(m)[:2] == (0, 1)
+    assert_same(m, r)
