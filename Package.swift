@@ -25,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // The public plugin API: a dynamic library in a package of its own (see Plugins/README.md).
+        .package(path: "Plugins/TernPluginAPI"),
     ],
     targets: [
         // RESP2/RESP3 wire codec: request decoder (zero-copy slices) and reply writer.
@@ -54,9 +56,21 @@ let package = Package(
             .product(name: "DequeModule", package: "swift-collections"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: commandThread),
+        // The plugin host: loads plugins (linked or shared objects) into the command table (MODULE, loadplugin).
+        .target(name: "TernPlugins", dependencies: [
+            "TernCore", "TernStorage", "RateLimit", "KeyEvents",
+            .product(name: "TernPluginAPI", package: "TernPluginAPI"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: commandThread),
+        // Plugins linked into tern-server (Plugins/<Name>): they see only the plugin API.
+        .target(name: "RateLimit", dependencies: [.product(name: "TernPluginAPI", package: "TernPluginAPI")],
+                path: "Plugins/RateLimit"),
+        .target(name: "KeyEvents", dependencies: [.product(name: "TernPluginAPI", package: "TernPluginAPI")],
+                path: "Plugins/KeyEvents"),
         // NIO bootstrap, config loading, logging, lifecycle.
         .target(name: "TernServer", dependencies: [
-            "TernCore", "TernMemory", "TernLMDB", "TernReplication", "RESP", "TernStorage",
+            "TernCore", "TernMemory", "TernLMDB", "TernReplication", "TernPlugins", "RESP", "TernStorage",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -75,6 +89,11 @@ let package = Package(
         .testTarget(name: "TernCoreTests", dependencies: ["TernCore", "TernMemory", "RESP", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "TernReplicationTests", dependencies: [
             "TernReplication", "TernCore", "TernMemory", "TernStorage", "RESP", .product(name: "NIOCore", package: "swift-nio"),
+        ]),
+        .testTarget(name: "TernPluginsTests", dependencies: [
+            "TernPlugins", "TernCore", "TernMemory", "TernStorage", "RESP", "RateLimit", "KeyEvents",
+            .product(name: "TernPluginAPI", package: "TernPluginAPI"),
+            .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .testTarget(name: "TernServerTests", dependencies: [
             "TernServer", "TernCore", "RESP",

@@ -4,7 +4,7 @@ public enum BuiltinCommands {
         ConnectionCommands.specs + ClientCommands.specs + StringCommands.specs + KeyCommands.specs
             + ServerCommands.specs + CommandCommand.specs + ConfigCommands.specs + TransactionCommands.specs
             + HashCommands.specs + SetCommands.specs + SortedSetCommands.specs + ListCommands.specs
-            + PubSubCommands.specs + SortCommand.specs + BlockingCommands.specs
+            + PubSubCommands.specs + SortCommand.specs + BlockingCommands.specs + ModuleCommands.specs
     }
 
     /// A table holding every built-in command.

@@ -23,6 +23,9 @@ public struct CommandFlags: OptionSet, Sendable, Hashable {
     public static let allowBusy = CommandFlags(rawValue: 1 << 15)
     public static let noMandatoryKeys = CommandFlags(rawValue: 1 << 16)
     public static let noAsyncLoading = CommandFlags(rawValue: 1 << 17)
+    /// Refused unless `enable-module-command` allows it (MODULE LOAD/LOADEX/UNLOAD). COMMAND INFO doesn't show
+    /// it, as Redis doesn't.
+    public static let protected = CommandFlags(rawValue: 1 << 18)
 
     /// In the order and spelling of Redis's COMMAND INFO output.
     public static let names: [(CommandFlags, String)] = [
@@ -158,6 +161,11 @@ public final class CommandTable: @unchecked Sendable {
 
     public func register(_ spec: CommandSpec) {
         commands[spec.name] = spec
+    }
+
+    /// Removes a command (MODULE UNLOAD of a plugin's commands).
+    public func unregister(_ name: String) {
+        commands.removeValue(forKey: name.lowercased())
     }
 
     /// `rename-command old new`: the old name stops working; an empty new name disables the command.

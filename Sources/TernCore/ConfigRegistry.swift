@@ -161,13 +161,15 @@ public enum ConfigRegistry {
         integer("repl-diskless-sync-max-replicas", min: 0, max: intMax, mutable: true, \.replDisklessSyncMaxReplicas),
         enumeration("repl-diskless-load", ["disabled", "on-empty-db", "swapdb"], mutable: true, \.replDisklessLoad),
         bool("repl-disable-tcp-nodelay", mutable: true, \.replDisableTCPNoDelay),
+        // Plugins
+        enumeration("enable-module-command", ["no", "yes", "local"], mutable: false, \.enableModuleCommand),
         // Clients and events
         clientOutputBufferLimit(),
         notifyKeyspaceEvents(),
     ]
 
     /// Directives only the config file takes (not CONFIG GET/SET): CONFIG REWRITE keeps their lines.
-    public static let fileOnlyDirectives: Set<String> = ["include", "rename-command"]
+    public static let fileOnlyDirectives: Set<String> = ["include", "rename-command", "loadmodule", "loadplugin"]
 
     static let byName: [String: ConfigDirective] = {
         var map: [String: ConfigDirective] = [:]

@@ -46,6 +46,10 @@ extension ServerState {
             reject(ctx, .noAuth, spec)
             return .done
         }
+        if spec.flags.contains(.protected), let refusal = ModuleCommands.refusal(ctx) {
+            reject(ctx, refusal, spec)
+            return .done
+        }
         if pausedUntilMillis > commandTimeMillis && !client.flags.contains(.master) {
             let isWrite = spec.flags.contains(.write) || spec.flags.contains(.mayReplicate)
             if !pauseWritesOnly || isWrite { return .paused }

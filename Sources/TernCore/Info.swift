@@ -124,7 +124,7 @@ extension ServerState {
     private func merged(_ name: String, _ fields: [(String, String)]) -> [(String, String)] {
         guard let provider = infoProviders[name] else { return fields }
         let extra = provider()
-        if name == "replication" { return extra }
+        if name == "replication" || name == "modules" { return extra }
         var result = fields
         for (k, v) in extra {
             if let i = result.firstIndex(where: { $0.0 == k }) { result[i].1 = v } else { result.append((k, v)) }

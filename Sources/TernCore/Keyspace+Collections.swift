@@ -23,7 +23,7 @@ extension Keyspace {
     /// Keyspace event "new" for a key an element write just created.
     @inline(__always)
     func created(_ key: Bytes) {
-        guard server.config.notifyKeyspaceEvents.contains(.new) else { return }
+        guard server.wantsKeyspaceEvent(.new) else { return }
         if database.metadata(key, touch: nil) != nil { server.notifyKeyspaceEvent(.new, "new", key, db: index) }
     }
 

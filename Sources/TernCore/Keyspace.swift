@@ -124,7 +124,7 @@ public struct Keyspace {
             throw CommandError.wrongType
         }
         let result: R
-        if server.config.notifyKeyspaceEvents.contains(.new) {
+        if server.wantsKeyspaceEvent(.new) {
             // Keyspace event "new" when the body creates the key.
             var created = false
             result = try database.update(key) { (value: inout StoredValue?) -> R in

@@ -89,14 +89,42 @@ extension ServerState {
     /// `__keyevent@<db>__:<event>`, as the configuration asks. Costs one test when notifications are off.
     @inline(__always)
     public func notifyKeyspaceEvent(_ type: KeyspaceEventFlags, _ event: StaticString, _ key: Bytes, db: Int) {
+        if observedKeyspaceEvents.contains(type) { deliverKeyspaceEvent(type, event, key, db: db) }
         let flags = config.notifyKeyspaceEvents
         guard flags.contains(type), !flags.isDisjoint(with: [.keyspace, .keyevent]) else { return }
         publishKeyspaceEvent(flags, event, key, db: db)
     }
 
+    /// True when an event of `type` is published or observed: lets a caller skip work to find out whether to
+    /// fire one.
+    @inline(__always)
+    public func wantsKeyspaceEvent(_ type: KeyspaceEventFlags) -> Bool {
+        config.notifyKeyspaceEvents.contains(type) || observedKeyspaceEvents.contains(type)
+    }
+
+    /// The same for an event name known only at run time (a plugin's own events).
+    public func notifyKeyspaceEvent(_ type: KeyspaceEventFlags, named event: String, key: Bytes, db: Int) {
+        if observedKeyspaceEvents.contains(type) {
+            for observer in keyspaceEventObservers { observer(type, event, key, db) }
+        }
+        let flags = config.notifyKeyspaceEvents
+        guard flags.contains(type), !flags.isDisjoint(with: [.keyspace, .keyevent]) else { return }
+        publishKeyspaceEvent(flags, Bytes(Array(event.utf8)), key, db: db)
+    }
+
+    @inline(never)
+    func deliverKeyspaceEvent(_ type: KeyspaceEventFlags, _ event: StaticString, _ key: Bytes, db: Int) {
+        let name = event.description
+        for observer in keyspaceEventObservers { observer(type, name, key, db) }
+    }
+
     @inline(never)
     func publishKeyspaceEvent(_ flags: KeyspaceEventFlags, _ event: StaticString, _ key: Bytes, db: Int) {
-        let eventBytes = Bytes(Array(UnsafeBufferPointer(start: event.utf8Start, count: event.utf8CodeUnitCount)))
+        publishKeyspaceEvent(flags, Bytes(Array(UnsafeBufferPointer(start: event.utf8Start, count: event.utf8CodeUnitCount))),
+                             key, db: db)
+    }
+
+    func publishKeyspaceEvent(_ flags: KeyspaceEventFlags, _ eventBytes: Bytes, _ key: Bytes, db: Int) {
         // Messages for the client running the command go to its reply stream (in order with its replies).
         let current = currentClient
         if flags.contains(.keyspace) {
@@ -121,7 +149,7 @@ extension CommandContext {
 
     /// After removing elements: the generic "del" event when that emptied (and so deleted) the collection.
     public func notifyIfEmptied(_ key: Bytes) {
-        guard server.config.notifyKeyspaceEvents.contains(.generic) else { return }
+        guard server.wantsKeyspaceEvent(.generic) else { return }
         if !keyspace.exists(key) { notify(.generic, "del", key) }
     }
 

@@ -105,6 +105,13 @@ public final class ServerConfig {
     /// The server applies them to its command table at start-up.
     public var renamedCommands: [(from: String, to: String)] = []
 
+    /// `loadplugin <name> [args...]` (a plugin linked into tern-server) and `loadmodule <path> [args...]`
+    /// (a plugin built as a shared object) lines, in order: the words after the directive.
+    public var loadPlugins: [[String]] = []
+    public var loadModules: [[String]] = []
+    /// `enable-module-command no|yes|local`: whether MODULE LOAD/LOADEX/UNLOAD are allowed at run time.
+    public var enableModuleCommand: String = "no"
+
     /// Called after CONFIG SET changed a directive, with its canonical name, for effects outside this object
     /// (the server's cron for `hz`, its loggers for `loglevel`, eviction for `maxmemory`...). Returning an
     /// error text makes CONFIG SET fail and roll every directive of the call back.

@@ -70,6 +70,8 @@ public final class ServerState {
     /// The last background save failed: with stop-writes-on-bgsave-error and save points configured, a
     /// master refuses writes (and PING) with -MISCONF until a save succeeds.
     public var lastBgsaveFailed = false
+    /// Called by FLUSHALL once the databases are empty (the persistence layer resets its RDB file).
+    public var flushAllHook: (() -> Void)?
 
     /// The time every expiry decision of the current command uses (one command sees one instant).
     public var commandTimeMillis: Int64 = 0
@@ -118,6 +120,12 @@ public final class ServerState {
     /// Observers of key writes (WATCH, keyspace events) and of whole-database flushes.
     public var keyObservers: [(Int, Bytes) -> Void] = []
     public var flushObservers: [(Int) -> Void] = []
+    /// Observers of keyspace events whatever notify-keyspace-events says (plugins), and the union of the
+    /// classes they want: one test on the notification path when none is installed.
+    public var keyspaceEventObservers: [(KeyspaceEventFlags, String, Bytes, Int) -> Void] = []
+    public var observedKeyspaceEvents: KeyspaceEventFlags = []
+    /// The plugin host behind MODULE LIST/LOAD/UNLOAD (nil: none, e.g. in unit tests).
+    public var modules: ModuleManager?
 
     /// Pub/sub registry (PubSub.swift) and WATCH table (TransactionCommands.swift), created on first use;
     /// each registers its own clean-up hooks.

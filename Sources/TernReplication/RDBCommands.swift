@@ -32,7 +32,8 @@ public enum RDBCommands {
             ctx.null()
             return
         }
-        ctx.bulk(Bytes(RDBWriter.dumpPayload(record.value)))
+        // Strings are LZF-compressed under rdbcompression, as Redis's rdbSaveObject does for DUMP too.
+        ctx.bulk(Bytes(RDBWriter.dumpPayload(record.value, compress: ctx.server.config.rdbCompression)))
     }
 
     /// RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency], checked and

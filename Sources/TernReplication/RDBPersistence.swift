@@ -26,8 +26,10 @@ public final class RDBPersistence {
     /// Save points and the default shutdown save apply to the memory backend (LMDB is durable by itself).
     public var automaticSaves: Bool
 
-    /// Keys serialized per event-loop pass by BGSAVE and loaded per pass at start-up.
-    public var keysPerPass = 2000
+    /// Keys serialized per event-loop pass by BGSAVE (~0.4 ms of work: what a client may wait) and loaded
+    /// per pass at start-up (clients only get -LOADING meanwhile).
+    public var keysPerPass = 500
+    public var loadKeysPerPass = 5000
 
     private var job: BackgroundSave?
     private(set) var lastBgsaveOK = true
@@ -49,6 +51,13 @@ public final class RDBPersistence {
     public func install() {
         for spec in specs { server.commands.register(spec) }
         server.infoProviders["persistence"] = { [unowned self] in self.infoFields() }
+        server.flushAllHook = { [unowned self] in self.flushedAll() }
+    }
+
+    /// FLUSHALL: the save under way would write the old data; with save points the empty dataset is saved.
+    func flushedAll() {
+        if let job { abort(job) }
+        if automaticSaves && !server.config.savePoints.isEmpty { saveNow() }
     }
 
     public var bgsaveInProgress: Bool { job != nil }
@@ -123,9 +132,8 @@ public final class RDBPersistence {
         do {
             try Self.writeFile(tempPath, [body], finalPath: path, directory: directory)
         } catch {
+            // As Redis's rdbSave: a failed foreground save leaves rdb_last_bgsave_status alone (no MISCONF).
             server.logger.warning("Failed saving the DB: \(error)")
-            server.lastBgsaveFailed = true
-            lastBgsaveOK = false
             return false
         }
         server.logger.notice("DB saved on disk")
@@ -355,17 +363,22 @@ public final class RDBPersistence {
             throw FileError(description: "Fatal error loading the DB: \(String(cString: strerror(errno))). Exiting.")
         }
         defer { close(fd) }
-        var out: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var info = stat()
+        let size = fstat(fd, &info) == 0 ? Int(info.st_size) : 0
+        // One read into a buffer of the file's size (no chunk copies); grows if the file grew meanwhile.
+        var out = [UInt8](repeating: 0, count: max(size, 1 << 16))
+        var filled = 0
         while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+            if filled == out.count { out += [UInt8](repeating: 0, count: out.count) }
+            let n = out.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, $0.count - filled) }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw FileError(description: "Fatal error loading the DB: \(String(cString: strerror(errno))). Exiting.")
             }
             if n == 0 { break }
-            out.append(contentsOf: buffer[0..<n])
+            filled += n
         }
+        out.removeSubrange(filled...)
         return out
     }
 
@@ -394,12 +407,15 @@ public final class RDBPersistence {
         beginLoad(reader)
         defer { server.loading = false }
         server.engine.beginBatch()
-        if replace {
-            for index in 0..<server.engine.databaseCount { server.engine.database(index).removeAll() }
-        }
         var result = LoadResult()
         do {
-            while let entry = try reader.next() { store(entry, &result) }
+            // All of it or nothing: no intermediate commit however big the file (LMDB: one transaction).
+            try server.engine.withoutIntermediateCommits {
+                if replace {
+                    for index in 0..<server.engine.databaseCount { server.engine.database(index).removeAll() }
+                }
+                while let entry = try reader.next() { store(entry, &result) }
+            }
         } catch {
             // Nothing of a failed load must stay: LMDB drops the uncommitted batch on close.
             throw FileError(description: "Short read or OOM loading DB. Unrecoverable error, aborting now. (\(error))")
@@ -421,7 +437,7 @@ public final class RDBPersistence {
         var lastProgressMillis = server.clock.nowMillis()
         func pass() {
             do {
-                var budget = keysPerPass
+                var budget = loadKeysPerPass
                 while budget > 0, let entry = try reader.next() {
                     store(entry, &result)
                     budget -= 1

@@ -352,7 +352,7 @@ public struct RDBReader {
 
     /// Redis's module type name from a module id (9 characters of a 64-symbol alphabet, 6 bits each).
     static func moduleName(id: UInt64) -> String {
-        let charset = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+        let charset: [Character] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
         var name = ""
         for i in 0..<9 {
             let shift = UInt64(64 - 6 * (i + 1))

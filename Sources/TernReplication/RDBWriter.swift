@@ -96,8 +96,8 @@ public struct RDBWriter {
 
     /// A DUMP payload, as Redis's: type byte, object, RDB version (2 bytes LE), CRC-64 (8 bytes LE) of all
     /// that precedes it.
-    public static func dumpPayload(_ value: StoredValue) -> [UInt8] {
-        var w = RDBWriter()
+    public static func dumpPayload(_ value: StoredValue, compress: Bool = false) -> [UInt8] {
+        var w = RDBWriter(compress: compress)
         w.bytes.append(objectType(value).rawValue)
         w.writeObject(value)
         w.bytes.append(UInt8(version & 0xff))

@@ -97,6 +97,10 @@ public final class ConfigFileParser {
                 }
                 _ = commands.rename(old, to: new)
                 config.renamedCommands.append((from: old, to: new))
+            } else if (name == "loadmodule" || name == "loadplugin") && words.count >= 2 {
+                // Loaded once the server is set up, in order (as Redis queues loadmodule).
+                if name == "loadmodule" { config.loadModules.append(Array(words.dropFirst())) }
+                else { config.loadPlugins.append(Array(words.dropFirst())) }
             } else {
                 throw fail("Bad directive or wrong number of arguments")
             }

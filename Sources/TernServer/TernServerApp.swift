@@ -5,6 +5,7 @@ import ServiceLifecycle
 import TernCore
 import TernLMDB
 import TernMemory
+import TernPlugins
 import TernReplication
 import TernStorage
 #if canImport(Glibc)
@@ -33,6 +34,8 @@ public final class TernServerApp: Service, @unchecked Sendable {
     public let replica: ReplicationReplica
     /// RDB snapshots: SAVE, BGSAVE, save points, the start-up load, the shutdown save.
     public let persistence: RDBPersistence
+    /// Plugins: `loadplugin`/`loadmodule` at start, MODULE LOAD/UNLOAD at run time.
+    public let plugins: PluginHost
 
     public init(config: ServerConfig, engine: (any StorageEngine)? = nil, logger: Logger) throws {
         self.config = config
@@ -48,6 +51,9 @@ public final class TernServerApp: Service, @unchecked Sendable {
         let table = BuiltinCommands.table()
         for (old, new) in config.renamedCommands { _ = table.rename(old, to: new) }
         self.state = ServerState(config: config, engine: storage, commands: table, logger: logger)
+        // Before anything that must not be abandoned half made (the stop promise): a plugin can refuse to load.
+        self.plugins = PluginHost(server: state)
+        do { try plugins.loadConfigured() } catch { throw StartupError("\(error)") }
         self.stopPromise = loop.makePromise(of: Void.self)
         self.replication = ReplicationMaster(server: state)
         replication.install()
@@ -90,9 +96,17 @@ public final class TernServerApp: Service, @unchecked Sendable {
 
     /// Binds every listener. Throws when a mandatory address can't be bound.
     public func start() throws {
-        persistence.schedule = { [loop] body in loop.execute { body() } }
+        // A short delay, not `execute`: NIO runs tasks queued by tasks in the same pass, before any I/O, so
+        // chained `execute`s would starve clients; a scheduled task waits for the next pass.
+        persistence.schedule = { [loop] body in _ = loop.scheduleTask(in: .microseconds(50)) { body() } }
         // LMDB loads before serving, in one transaction; the memory backend once listening (chunked, -LOADING).
-        let deferredLoad = try prepareStartupLoad()
+        let deferredLoad: Bool?
+        do {
+            deferredLoad = try prepareStartupLoad()
+        } catch {
+            stopPromise.fail(error)  // never run: the promise must not be left unfulfilled
+            throw error
+        }
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: Int32(config.tcpBacklog))
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -170,15 +184,11 @@ public final class TernServerApp: Service, @unchecked Sendable {
             }
         }
         scheduleCron()
-        if let (reader, replace) = deferredLoad {
+        if let replace = deferredLoad {
             // The memory backend loads once serving; its history comes from the file's aux fields, and a
             // replica connects to its master after the load.
             loop.execute { [self] in
-                persistence.loadInChunks(reader, replace: replace) { [self] result in
-                    if case .failure(let error) = result {
-                        logger.warning("Fatal error loading the DB: \(error). Exiting.")
-                        exit(1)
-                    }
+                startChunkedLoad(replace: replace) { [self] in
                     var restored = false
                     if !replace, let history = persistence.loadedReplication {
                         restored = replication.restoreHistory(replid: history.id, offset: history.offset)
@@ -194,11 +204,17 @@ public final class TernServerApp: Service, @unchecked Sendable {
     }
 
     /// `--import file` (replaces the dataset) or `dir/dbfilename` if present. LMDB loads it here in one
-    /// transaction, and only into an empty store (its own data is already durable); the memory backend
-    /// gets the reader back to load once serving.
-    private func prepareStartupLoad() throws -> (RDBReader, Bool)? {
+    /// transaction, and only into an empty store (its own data is already durable). For the memory backend
+    /// this only checks the file is there and returns `replace`: the load itself runs on the event loop
+    /// (`startChunkedLoad`), where the snapshot-free, single-threaded objects it builds belong.
+    private func prepareStartupLoad() throws -> Bool? {
         let path = config.importPath ?? persistence.path
         let replace = config.importPath != nil
+        if state.engine.name == "memory" {
+            if access(path, F_OK) == 0 { return replace }
+            if replace { throw StartupError("Can't import '\(path)': \(String(cString: strerror(errno)))") }
+            return nil
+        }
         let reader: RDBReader
         do {
             guard let r = try persistence.openForLoading(path) else {
@@ -211,10 +227,6 @@ public final class TernServerApp: Service, @unchecked Sendable {
         } catch {
             throw StartupError("\(error)")
         }
-        if state.engine.name == "memory" {
-            logger.notice("Loading RDB \(path) (\(reader.totalBytes) bytes)")
-            return (reader, replace)
-        }
         if !replace && (0..<state.engine.databaseCount).contains(where: { state.engine.database($0).keyCount > 0 }) {
             logger.notice("Not loading \(path): the \(state.engine.name) store already holds data")
             return nil
@@ -226,6 +238,26 @@ public final class TernServerApp: Service, @unchecked Sendable {
             throw StartupError("\(error)")
         }
         return nil
+    }
+
+    /// The memory backend's start-up load, on the event loop: a chunk of keys per pass, -LOADING meanwhile;
+    /// `loaded` runs once it is done. A file that can't be loaded is fatal, as in Redis.
+    private func startChunkedLoad(replace: Bool, loaded: @escaping () -> Void) {
+        let path = config.importPath ?? persistence.path
+        do {
+            guard let reader = try persistence.openForLoading(path) else { return loaded() }
+            logger.notice("Loading RDB \(path) (\(reader.totalBytes) bytes)")
+            persistence.loadInChunks(reader, replace: replace) { [logger] result in
+                if case .failure(let error) = result {
+                    logger.warning("Fatal error loading the DB: \(error). Exiting.")
+                    exit(1)
+                }
+                loaded()
+            }
+        } catch {
+            logger.warning("\(error)")
+            exit(1)
+        }
     }
 
     private func scheduleCron() {
@@ -318,11 +350,13 @@ public final class TernServerApp: Service, @unchecked Sendable {
         return nil
     }
 
-    /// Stops listeners and makes `run` return; `save`: the default shutdown save first (SIGTERM).
+    /// Stops listeners and makes `run` return; `save`: the default shutdown save first (SIGTERM). As Redis,
+    /// a failed save keeps the server running ("can't exit"): stopping would lose the unsaved writes.
     public func stop(save: Bool = false) {
         loop.execute { [self] in
             if save, let refusal = persistence.shutdownSave(.default, force: false) {
                 logger.warning("\(refusal)")
+                return
             }
             cron?.cancel()
             for channel in channels { channel.close(promise: nil) }

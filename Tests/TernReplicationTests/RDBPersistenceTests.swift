@@ -25,6 +25,7 @@ final class RDBPersistenceTests: XCTestCase {
         persistence.install()
         persistence.schedule = { [unowned self] in passes.append($0) }
         persistence.keysPerPass = 10
+        persistence.loadKeysPerPass = 10
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("tern-persist-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         persistence.directory = dir.path
@@ -158,6 +159,7 @@ final class RDBPersistenceTests: XCTestCase {
     }
 
     func testChunkedLoadRepliesLoading() throws {
+        server.config.savePoints = []  // so FLUSHALL below doesn't save the empty dataset over the file
         for i in 0..<50 { run("SET", "k\(i)", "v\(i)") }
         run("SET", "gone", "x")
         run("PEXPIREAT", "gone", String(clock.nowMillis() + 1000))
@@ -194,6 +196,22 @@ final class RDBPersistenceTests: XCTestCase {
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("dump.rdb/x"), withIntermediateDirectories: true)
         XCTAssertNotNil(persistence.shutdownSave(.save, force: false))
         XCTAssertNil(persistence.shutdownSave(.save, force: true))
+        // A failed SAVE is an error reply but, as in Redis, doesn't set the bgsave status (no MISCONF).
+        XCTAssertEqual(run("SAVE"), .error("ERR"))
+        XCTAssertEqual(info("rdb_last_bgsave_status"), "ok")
+        XCTAssertEqual(run("SET", "b", "2"), .simple("OK"))
+    }
+
+    func testFlushAllDropsTheRunningSaveAndSavesTheEmptyDataset() throws {
+        for i in 0..<50 { run("SET", "k\(i)", "v") }
+        XCTAssertEqual(run("SAVE"), .simple("OK"))
+        XCTAssertEqual(run("BGSAVE"), .simple("Background saving started"))
+        XCTAssertEqual(run("FLUSHALL"), .simple("OK"))
+        XCTAssertFalse(persistence.bgsaveInProgress)
+        _ = runPasses()
+        XCTAssertEqual(try loadFile().entries.count, 0, "a restart must not bring the keys back")
+        XCTAssertEqual(info("rdb_changes_since_last_save"), "1")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["dump.rdb"])
     }
 
     func testChecksumOffWritesAZeroTrailer() throws {

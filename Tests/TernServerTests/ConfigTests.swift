@@ -297,7 +297,7 @@ final class ConfigTests: XCTestCase {
             "client-output-buffer-limit": "normal 1mb 2mb 3 replica 4 5 6 pubsub 7kb 8 9",
             "notify-keyspace-events": "KEx$",
             "save": "100 10 20 5", "dbfilename": "x.rdb", "rdbcompression": "no", "rdbchecksum": "no",
-            "stop-writes-on-bgsave-error": "no",
+            "stop-writes-on-bgsave-error": "no", "enable-module-command": "local",
         ]
         for d in ConfigRegistry.directives where d.name != "dir" {
             guard let v = values[d.name] else { return XCTFail("no test value for \(d.name)") }

@@ -76,6 +76,11 @@ def test_dump_payload_format(pair2):
     assert payload[:7] == b"\x00\x05hello" and payload[7:9] == struct.pack("<H", 10) and len(payload) == 17
     pair2.cmd("DUMP", "k")
     pair2.cmd("DUMP", "missing")
+    # rdbcompression: a long compressible string is LZF-encoded (0xC3), as Redis does; both restore it.
+    pair2.cmd("SET", "long", "abcdefgh" * 100)
+    t, lz = pair2.t.call("DUMP", "long")
+    assert lz[1] == 0xC3 and len(lz) < 200, lz[:4]
+    assert pair2.r.call("RESTORE", "long2", 0, lz)[0] == "+" and pair2.r.call("GET", "long2")[1] == b"abcdefgh" * 100
     # Flags, arity, ACL categories and key specs as Redis's command table.
     pair2.cmd("COMMAND", "INFO", "dump", "restore")
 

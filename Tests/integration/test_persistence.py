@@ -66,13 +66,19 @@ def same_everywhere(a, b, dbs=(0, 2)):
 
 
 def test_tern_dump_passes_redis_check_rdb_and_loads_into_stock_redis(workdir):
-    t = tern(workdir).start()
+    t = tern(workdir, backend=TERN_BACKEND).start()
     r = None
     try:
         tc = client(t)
         fill(tc)
         assert tc.save()
         path = os.path.join(workdir, "dump.rdb")
+        check = subprocess.run(["redis-check-rdb", path], capture_output=True, text=True, timeout=30)
+        assert check.returncode == 0 and "RDB looks OK!" in check.stdout, check.stdout + check.stderr
+        # The BGSAVE path (chunked, running CRC) writes a file the checker accepts too.
+        os.rename(path, path + ".save")
+        tc.bgsave()
+        wait_for(lambda: info(tc, "persistence")["rdb_bgsave_in_progress"] == 0, "BGSAVE")
         check = subprocess.run(["redis-check-rdb", path], capture_output=True, text=True, timeout=30)
         assert check.returncode == 0 and "RDB looks OK!" in check.stdout, check.stdout + check.stderr
         # A stock Redis started on that file has the same data.
@@ -158,6 +164,41 @@ def shutdown(server, *args):
     conn.send("SHUTDOWN", *args)
     server.proc.wait(timeout=10)
     conn.close()
+
+
+def test_lmdb_failed_import_leaves_the_old_data(workdir):
+    t = tern(workdir, "--save", "", backend="lmdb").start()
+    try:
+        client(t).set(b"kept", b"1")
+        t.stop()
+        bad = os.path.join(workdir, "bad.rdb")
+        with open(bad, "wb") as f:
+            # A valid key, then a truncated one: the first must not be committed either.
+            f.write(b"REDIS0010\xfe\x00\x00\x03new\x01v\x00\x01k\x7f")
+        proc = subprocess.run([TERN_BIN, "--port", "0", "--dir", workdir, "--backend", "lmdb", "--lmdb-path",
+                               os.path.join(workdir, "lmdb-tern"), "--import", bad], capture_output=True, text=True,
+                              timeout=30)
+        assert proc.returncode == 1, proc.stdout + proc.stderr
+        t.start()
+        c = client(t)
+        assert c.get(b"kept") == b"1" and c.get(b"new") is None
+    finally:
+        t.stop()
+
+
+def test_sigterm_with_a_failing_save_keeps_running(workdir):
+    """As Redis: "Error trying to save the DB, can't exit." (dump.rdb is a directory here)."""
+    t = tern(workdir).start()
+    try:
+        c = client(t)
+        c.set(b"k", b"v")
+        os.makedirs(os.path.join(workdir, "dump.rdb", "x"))
+        t.proc.send_signal(15)
+        wait_for(lambda: b"can't exit" in open(t.log_path, "rb").read(), "the refusal")
+        assert t.proc.poll() is None and c.get(b"k") == b"v"
+        shutdown(t, "NOSAVE")
+    finally:
+        t.stop()
 
 
 def test_memory_master_survives_restart(workdir):

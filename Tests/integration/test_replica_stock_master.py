@@ -1,7 +1,7 @@
 """Tern as a replica of a DEFAULT stock redis-server 7.0 master (listpack, intset, quicklist-2 encodings for
 small collections, hashtable/skiplist for big ones, int and LZF strings): full sync from the master's RDB
-(disk-based and diskless), several dbs and expiries, then the command stream, then promotion. Both
-backends (TERN_BACKEND); datasets compared key by key against the master."""
+(disk-based and diskless), several dbs and expiries, then the command stream, a partial resync after a broken
+link, then promotion. Both backends (TERN_BACKEND); datasets compared key by key against the master."""
 
 import shutil
 import tempfile
@@ -91,6 +91,16 @@ def test_tern_replica_of_default_stock_redis(diskless, workdir):
         assert dump_db(rs[15]) == dump_db(ms[15]) and len(dump_db(rs[15])) == 1
         ri = info(rs[0], "replication")
         assert ri["role"] == "slave" and ri["master_link_status"] == "up"
+
+        # A broken link: the stock master continues with a partial resync from its backlog.
+        ms[0].execute_command("CLIENT", "KILL", "TYPE", "replica")
+        write_compact_dataset(ms[3], b"during-break")
+        ms[0].incr(b"counter", 7)
+        wait_in_sync(ms[0], rs[0])
+        stats = info(ms[0], "stats")
+        assert stats["sync_full"] == 1 and stats["sync_partial_ok"] == 1, stats
+        assert rs[0].get(b"counter") == b"7"
+        assert_same(ms[3], rs[3])
 
         # Promotion: the data stays and writes are accepted.
         assert rs[0].execute_command("REPLICAOF", "NO", "ONE") == b"OK"

@@ -334,7 +334,9 @@ enum CommandCommand {
         func consider(_ spec: CommandSpec) {
             switch filter {
             case nil: names.append(spec.fullName)
-            case .module: break  // Tern loads no modules.
+            case .module(let m):
+                // A plugin's commands are "<plugin>.<verb>" in the "module" group.
+                if spec.group == "module" && spec.name.hasPrefix(m.lowercased() + ".") { names.append(spec.fullName) }
             case .category(let c):
                 if categories(spec).contains("@" + c.lowercased()) { names.append(spec.fullName) }
             case .pattern(let p):
@@ -410,6 +412,8 @@ enum CommandCommand {
     static func writeDocs(_ ctx: CommandContext, _ spec: CommandSpec) {
         let arguments = DocArgument.parse(spec.argumentHints)
         var count = 4
+        let module = spec.group == "module" ? spec.name.split(separator: ".").first.map(String.init) : nil
+        if module != nil { count += 1 }
         if !arguments.isEmpty { count += 1 }
         if !spec.subcommands.isEmpty { count += 1 }
         ctx.mapHeader(count)
@@ -417,6 +421,7 @@ enum CommandCommand {
         ctx.bulk("since"); ctx.bulk(spec.since)
         ctx.bulk("group"); ctx.bulk(spec.group)
         ctx.bulk("complexity"); ctx.bulk(spec.complexity)
+        if let module { ctx.bulk("module"); ctx.bulk(module) }
         if !arguments.isEmpty {
             ctx.bulk("arguments")
             writeArguments(ctx, arguments)

@@ -137,7 +137,7 @@ enum ConnectionCommands {
         ctx.bulk("id"); ctx.integer(Int(ctx.client.id))
         ctx.bulk("mode"); ctx.bulk("standalone")
         ctx.bulk("role"); ctx.bulk(ctx.server.isReplica ? "replica" : "master")
-        ctx.bulk("modules"); ctx.arrayHeader(0)
+        ctx.bulk("modules"); ModuleCommands.writeList(ctx)
     }
 }
 

@@ -153,6 +153,9 @@ enum ServerCommands {
         for index in 0..<server.engine.databaseCount {
             _ = server.keyspace(index).removeAll()
         }
+        // flushAllDataAndResetRDB: a save under way is dropped, and with save points the (empty) dataset is
+        // saved at once, so a restart doesn't bring the flushed keys back.
+        server.flushAllHook?()
         // flushAllDataAndResetRDB's server.dirty++: FLUSHALL always propagates.
         server.dirty += 1
         ctx.ok()
