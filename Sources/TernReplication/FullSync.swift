@@ -140,7 +140,8 @@ extension ReplicationMaster {
             // With a scheduler: one slice per pass, clients are served in between.
             if let scheduler {
                 if !job.stream.finished {
-                    scheduler(0) { [weak self] in self?.produceSlice(job) }
+                    let next: () -> Void = { [weak self] in self?.produceSlice(job) }
+                    if let afterClientIO { afterClientIO(next) } else { scheduler(0, next) }
                     return
                 }
                 break

@@ -396,8 +396,11 @@ public final class ReplicationMaster: PropagationHook {
     /// Runs work later on the command thread (set by the server: the event loop). nil: full resyncs are
     /// produced at once (unit tests).
     public var scheduler: ((_ afterMillis: Int64, _ body: @escaping () -> Void) -> Void)?
+    /// Runs work after the clients' pending I/O (NIO runs tasks queued by tasks before any I/O, so a job that
+    /// re-queued itself with `execute` would hold the clients off until it ends). nil: `scheduler(0)`.
+    public var afterClientIO: ((@escaping () -> Void) -> Void)?
     /// RDB bytes produced per event-loop pass during a full resync.
-    public var syncSliceBytes = 256 * 1024
+    public var syncSliceBytes = 64 * 1024
     private var lastNewlineMillis: Int64 = 0
 
     public func cron(nowMillis: Int64) {

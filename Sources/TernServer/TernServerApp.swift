@@ -156,6 +156,7 @@ public final class TernServerApp: Service, @unchecked Sendable {
                 loop.scheduleTask(in: .milliseconds(afterMillis)) { body() }
             }
         }
+        replication.afterClientIO = { [loop] body in loop.scheduleTask(in: .microseconds(50)) { body() } }
         replica.listeningPort = boundPort ?? config.port
         replica.runInBatch = { [unowned self] body in
             openBatchIfNeeded()
