@@ -13,6 +13,7 @@ cannot do something yet) is reported in the tables, never a crash of the harness
 
 import argparse
 import csv
+import re
 import datetime
 import math
 import os
@@ -945,9 +946,13 @@ def write_outputs(opts, runs, meta):
     L = []
     L.append("# Tern benchmark: %s, %s" % (opts.name, meta["date"]))
     L.append("")
-    L.append("Written by `%s` (benchmarks/bench.py). Every server was started by the harness on a free 127.0.0.1 "
+    L.append("Measured by `%s` (benchmarks/bench.py). Every server was started by the harness on a free 127.0.0.1 "
              "port with a fresh data dir; the backends were measured alternately (rotated order per cell) with "
              "redis-benchmark." % meta["command"])
+    if meta.get("rewritten"):
+        L.append("")
+        L.append("This report was rewritten from that run's raw runs CSV (`%s`)%s; the numbers are the run's."
+                 % (meta["rewritten"], ", with the closing notes added" if opts.notes else ""))
     L.append("")
     L.append("| | |")
     L.append("| --- | --- |")
@@ -1351,7 +1356,14 @@ def rerender(opts):
                 k, v = line.strip().strip("|").split(" | ", 1)
                 if k.strip() != "---":
                     header.append((k.strip(), v.strip()))
-    meta = {"date": name[:10], "command": "benchmarks/run " + " ".join(sys.argv[1:]), "rows": header}
+    command = "benchmarks/run"
+    if os.path.exists(md):  # the command that measured, not this rewrite
+        with open(md) as f:
+            m = re.search(r"by `([^`]*)`", f.read())
+        if m:
+            command = m.group(1)
+    meta = {"date": name[:10], "command": command, "rows": header,
+            "rewritten": "benchmarks/bench.py --from-runs %s%s" % (name, " --notes" if opts.notes else "")}
     opts.out = os.path.dirname(os.path.abspath(opts.from_runs))
     opts.name = name[11:-len("-runs.csv")]
     out, _ = write_outputs(opts, runs, meta)
@@ -1408,7 +1420,7 @@ def main(argv=None):
             ("started", started.strftime("%Y-%m-%d %H:%M UTC") + ", took %.0f min" % (elapsed / 60)),
             ("Tern", "%s, `%s`" % (git_rev(), os.path.relpath(opts.tern_bin, ROOT))),
             ("Redis", redis_version),
-            ("machine", "%d cores, %s, %s" % (os.cpu_count(), platform.platform(), platform.processor() or "")),
+            ("machine", "%d cores, %s" % (os.cpu_count(), platform.platform())),
             ("load average (1/5/15 min)", "%s before, %s after" % (load_before, loadavg())),
             ("settings", "%d clients, keyspace %d, values %s, -P %s, ~%.1fs per run, %d runs per cell"
              % (opts.clients, opts.keyspace, "/".join(size_label(s) for s in opts.sizes),
