@@ -70,7 +70,8 @@ public enum Launcher {
         logger.notice("Server initialized (backend \(config.backend))")
         logger.notice("Ready to accept connections tcp")
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: app)],
+            // SHUTDOWN makes the service return on its own: that ends the group normally.
+            services: [.init(service: app, successTerminationBehavior: .gracefullyShutdownGroup)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         do {
