@@ -110,23 +110,18 @@ extension ServerState {
         let isExec = spec.name == "exec" && spec.parent == nil
         if isReplica {
             guard !config.replicaServeStaleData, !masterLinkUp else { return nil }
-            let stale = isExec ? queuedFlags(client, all: .stale) : spec.flags.contains(.stale)
+            let stale = isExec ? queuedSpecs(client).allSatisfy { $0.flags.contains(.stale) } : spec.flags.contains(.stale)
             return stale ? nil : .masterDown
         }
         guard config.minReplicasToWrite > 0, config.minReplicasMaxLag > 0,
               goodReplicaCount < config.minReplicasToWrite else { return nil }
-        let write = isExec ? !queuedFlags(client, all: [], any: .write) : spec.flags.contains(.write)
+        let write = isExec ? queuedSpecs(client).contains { $0.flags.contains(.write) } : spec.flags.contains(.write)
         return write ? .noReplicas : nil
     }
 
-    /// For EXEC: whether every queued command has `all` (and, when `any` is given, none has it).
-    private func queuedFlags(_ client: Client, all: CommandFlags, any: CommandFlags = []) -> Bool {
-        for arguments in client.queued {
-            guard let spec = commands.lookup(arguments[0]) else { continue }
-            if !all.isEmpty && !spec.flags.isSuperset(of: all) { return false }
-            if !any.isEmpty && !spec.flags.isDisjoint(with: any) { return false }
-        }
-        return true
+    /// The commands a client's MULTI queued.
+    private func queuedSpecs(_ client: Client) -> [CommandSpec] {
+        client.queued.compactMap { commands.lookup($0[0]) }
     }
 
     static let loadingError = CommandError("LOADING Redis is loading the dataset in memory")

@@ -39,11 +39,14 @@ public struct ServerMetrics {
     /// used_memory the first time it was measured (used_memory_startup).
     public var startupMemory = 0
     /// master_replid of a server that is not a replica.
-    public var replicationID: String = {
+    public var replicationID: String = ServerMetrics.randomHexID()
+
+    /// 40 random hex characters (run_id, replication ids, diskless EOF marks).
+    public static func randomHexID() -> String {
         var id = ""
         for _ in 0..<40 { id.append(String(Int.random(in: 0..<16), radix: 16)) }
         return id
-    }()
+    }
 
     public init() {}
 }

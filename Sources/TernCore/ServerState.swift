@@ -151,9 +151,7 @@ public final class ServerState {
         self.startMillis = clock.nowMillis()
         self.startMonotonic = clock.monotonicNanos()
         self.lastSaveUnix = clock.nowMillis() / 1000
-        var id = ""
-        for _ in 0..<40 { id.append(String(Int.random(in: 0..<16), radix: 16)) }
-        self.runID = id
+        self.runID = ServerMetrics.randomHexID()
         self.commandTimeMillis = clock.nowMillis()
         databaseCache = (0..<engine.databaseCount).map { engine.database($0) }
         let registry = blocking

@@ -97,7 +97,7 @@ public final class LMDBEngine: StorageEngine {
     private var handles: [WeakDatabase]
     /// Server metadata (replication id/offset) to write with the next commit: one put per commit however
     /// often it changed, and always in the transaction of the writes it describes.
-    var pendingMetadata: [String: [UInt8]] = [:]
+    var pendingMetadata: [String: () -> [UInt8]] = [:]
     /// Set while a caller needs its writes in one transaction (no early commit at maxBatchWrites).
     var intermediateCommitsAllowed = true
 
@@ -253,13 +253,13 @@ public final class LMDBEngine: StorageEngine {
     }
 
     public func serverMetadata(_ name: String) -> [UInt8]? {
-        if let pending = pendingMetadata[name] { return pending }
+        if let pending = pendingMetadata[name] { return pending() }
         var value: [UInt8]?
         read(()) { t in value = try t.get(tables.meta, Self.serverMetadataKey(name)) }
         return value
     }
 
-    public func setServerMetadata(_ name: String, _ value: [UInt8]) {
+    public func setServerMetadata(_ name: String, _ value: @escaping () -> [UInt8]) {
         pendingMetadata[name] = value
         // Outside a batch nothing else will commit it: do it now.
         if !inBatch && writeTxn == nil {
@@ -537,7 +537,7 @@ public final class LMDBEngine: StorageEngine {
         }
         if !pendingMetadata.isEmpty {
             let t = Txn(ptr: txn)
-            for (name, value) in pendingMetadata { try t.put(tables.meta, Self.serverMetadataKey(name), value) }
+            for (name, value) in pendingMetadata { try t.put(tables.meta, Self.serverMetadataKey(name), value()) }
         }
         writeTxn = nil
         let rc = mdb_txn_commit(txn)

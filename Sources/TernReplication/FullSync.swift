@@ -32,10 +32,7 @@ final class SyncJob {
         self.stream = stream
         self.replicas = replicas
         self.startedMillis = now
-        var mark: [UInt8] = []
-        let hex = Array("0123456789abcdef".utf8)
-        for _ in 0..<40 { mark.append(hex[Int.random(in: 0..<16)]) }
-        self.marker = mark
+        self.marker = Array(ServerMetrics.randomHexID().utf8)
     }
 }
 

@@ -57,7 +57,7 @@ public final class ReplicationMaster: PropagationHook {
     /// the stream it applied, so its own replicas (chained) and, after a promotion, anyone who followed the
     /// old master can continue with a partial resync.
     public private(set) var replid: String
-    public private(set) var replid2 = String(repeating: "0", count: 40)
+    public private(set) var replid2 = ReplicationMaster.noReplid
     /// The first offset that belongs to `replid` rather than `replid2` (-1: no second id).
     public private(set) var secondReplOffset: Int64 = -1
     public private(set) var masterOffset: Int64 = 0
@@ -98,11 +98,6 @@ public final class ReplicationMaster: PropagationHook {
         self.replid = server.metrics.replicationID
     }
 
-    static func randomReplid() -> String {
-        var id = ""
-        for _ in 0..<40 { id.append(String(Int.random(in: 0..<16), radix: 16)) }
-        return id
-    }
 
     // MARK: the history (PSYNC2)
 
@@ -117,8 +112,24 @@ public final class ReplicationMaster: PropagationHook {
     /// restarted master or replica resumes with a partial resync.
     func persistHistory() {
         guard server.engine.batchMode != .none else { return }
-        let text = "\(replid) \(masterOffset) \(replid2) \(secondReplOffset) \(replicaStreamDB)"
-        server.engine.setServerMetadata(Self.historyKey, Array(text.utf8))
+        server.engine.setServerMetadata(Self.historyKey, historyRecord)
+    }
+
+    /// Built when the backend commits, so a write costs no formatting (see `persistHistory`).
+    private lazy var historyRecord: () -> [UInt8] = { [unowned self] in
+        Array("\(replid) \(masterOffset) \(replid2) \(secondReplOffset) \(replicaStreamDB)".utf8)
+    }
+
+    static let noReplid = String(repeating: "0", count: 40)
+
+    /// Starts a history at `offset` (an empty backlog there, so a replica asking for offset+1 continues).
+    private func setHistory(replid id: String, offset: Int64, replid2 id2: String = noReplid, secondOffset: Int64 = -1) {
+        replid = id
+        masterOffset = offset
+        replid2 = id2
+        secondReplOffset = secondOffset
+        server.metrics.replicationID = id
+        backlog = ReplicationBacklog(size: backlogSize, masterOffset: offset)
     }
 
     /// Reloads the history a durable backend kept (call at start-up, before serving). Returns true when one
@@ -133,14 +144,8 @@ public final class ReplicationMaster: PropagationHook {
             server.logger.warning("Ignoring an unreadable replication history in the data store")
             return false
         }
-        replid = String(parts[0])
-        masterOffset = offset
-        replid2 = String(parts[2])
-        secondReplOffset = second
+        setHistory(replid: String(parts[0]), offset: offset, replid2: String(parts[2]), secondOffset: second)
         replicaStreamDB = db
-        server.metrics.replicationID = replid
-        // An empty backlog at that offset: a replica asking for offset+1 continues at once.
-        backlog = ReplicationBacklog(size: backlogSize, masterOffset: masterOffset)
         server.logger.notice("Restored the replication history: replid \(replid), offset \(masterOffset)")
         return true
     }
@@ -149,13 +154,8 @@ public final class ReplicationMaster: PropagationHook {
     /// or replica continues it, as Redis 7.0 does after loading its dump.
     @discardableResult
     public func restoreHistory(replid id: String, offset: Int64) -> Bool {
-        guard id.count == 40, id != String(repeating: "0", count: 40), offset >= 0 else { return false }
-        replid = id
-        masterOffset = offset
-        replid2 = String(repeating: "0", count: 40)
-        secondReplOffset = -1
-        server.metrics.replicationID = replid
-        backlog = ReplicationBacklog(size: backlogSize, masterOffset: offset)
+        guard id.count == 40, id != Self.noReplid, offset >= 0 else { return false }
+        setHistory(replid: id, offset: offset)
         server.logger.notice("Restored the replication history from the RDB file: replid \(replid), offset \(offset)")
         return true
     }
@@ -165,7 +165,7 @@ public final class ReplicationMaster: PropagationHook {
     public func shiftReplicationId() {
         replid2 = replid
         secondReplOffset = masterOffset + 1
-        replid = Self.randomReplid()
+        replid = ServerMetrics.randomHexID()
         server.metrics.replicationID = replid
         streamDB = -1
         if backlog == nil { backlog = ReplicationBacklog(size: backlogSize, masterOffset: masterOffset) }
@@ -175,12 +175,7 @@ public final class ReplicationMaster: PropagationHook {
 
     /// A replica's full resync finished: the history is the master's from `offset` on, in a fresh backlog.
     public func adoptMasterHistory(replid newID: String, offset: Int64) {
-        replid = newID
-        replid2 = String(repeating: "0", count: 40)
-        secondReplOffset = -1
-        masterOffset = offset
-        server.metrics.replicationID = replid
-        backlog = ReplicationBacklog(size: backlogSize, masterOffset: offset)
+        setHistory(replid: newID, offset: offset)
         persistHistory()
     }
 
@@ -418,11 +413,8 @@ public final class ReplicationMaster: PropagationHook {
             let ttl = Int64(server.config.replBacklogTTL) * 1000
             if ttl > 0, backlog != nil, !server.isReplica, nowMillis - noReplicasSinceMillis > ttl {
                 server.logger.notice("Replication backlog freed after \(server.config.replBacklogTTL) seconds without connected replicas.")
+                setHistory(replid: ServerMetrics.randomHexID(), offset: masterOffset)
                 backlog = nil
-                replid = Self.randomReplid()
-                replid2 = String(repeating: "0", count: 40)
-                secondReplOffset = -1
-                server.metrics.replicationID = replid
                 persistHistory()
             }
         } else {

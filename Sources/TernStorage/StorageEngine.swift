@@ -193,7 +193,8 @@ public protocol StorageEngine: AnyObject {
     func serverMetadata(_ name: String) -> [UInt8]?
     /// Records server state to be committed atomically with the writes of the current batch (a durable
     /// backend writes it in the same transaction, so a restarted node's replication offset matches its data).
-    func setServerMetadata(_ name: String, _ value: [UInt8])
+    /// `value` is read when the transaction commits: callers may register it on every write at no cost.
+    func setServerMetadata(_ name: String, _ value: @escaping () -> [UInt8])
     /// Runs `body` inside the open batch with no intermediate commit, however many writes it makes, so a
     /// durable backend commits all of it or nothing (a replica replacing its dataset with a full resync).
     func withoutIntermediateCommits(_ body: () throws -> Void) rethrows
@@ -214,7 +215,8 @@ extension StorageEngine {
     }
     public var usedMemoryEstimate: Int { 0 }
     public func serverMetadata(_ name: String) -> [UInt8]? { nil }
-    public func setServerMetadata(_ name: String, _ value: [UInt8]) {}
+    public func setServerMetadata(_ name: String, _ value: @escaping () -> [UInt8]) {}
+    public func setServerMetadata(_ name: String, _ value: [UInt8]) { setServerMetadata(name, { value }) }
     public func withoutIntermediateCommits(_ body: () throws -> Void) rethrows { try body() }
 }
 
