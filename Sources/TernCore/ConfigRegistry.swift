@@ -137,6 +137,9 @@ public enum ConfigRegistry {
         integer("slowlog-log-slower-than", min: -1, max: Int64.max, mutable: true, \.slowlogLogSlowerThan),
         integer("slowlog-max-len", min: 0, max: longMax, unsigned: true, mutable: true, \.slowlogMaxLen),
         integer("latency-monitor-threshold", min: 0, max: Int64.max, mutable: true, \.latencyMonitorThreshold),
+        bool("latency-tracking", mutable: true, \.latencyTracking),
+        latencyTrackingInfoPercentiles(),
+        enumeration("enable-debug-command", ["no", "yes", "local"], mutable: false, \.enableDebugCommand),
         // Memory
         maxmemory(),
         enumeration("maxmemory-policy", memoryPolicies, mutable: true, \.maxMemoryPolicy),
@@ -534,6 +537,39 @@ extension ConfigRegistry {
                 case .octal: return .line("\(n) \(String(v, radix: 8))", force: force)
                 default: return .line("\(n) \(v)", force: force)
                 }
+            },
+            applier: nil)
+    }
+
+    /// latency-tracking-info-percentiles: doubles in [0, 100], several on one line ("" for none); shown as
+    /// Redis prints them ("%f" with trailing zeros trimmed).
+    static func latencyTrackingInfoPercentiles() -> ConfigDirective {
+        func render(_ c: ServerConfig) -> String {
+            c.latencyTrackingInfoPercentiles.map(LatencyHistogram.percentileText).joined(separator: " ")
+        }
+        return ConfigDirective(
+            name: "latency-tracking-info-percentiles", alias: nil, kind: .special, mutable: true, protected: false,
+            multiArg: true, minimum: 0, maximum: 0, unsigned: false,
+            getter: render,
+            setter: { c, a in
+                if a.count == 1 && a[0].isEmpty {
+                    c.latencyTrackingInfoPercentiles = []
+                    return
+                }
+                var values: [Double] = []
+                for word in a {
+                    guard let v = RedisNumber.parseDouble(Array(word.utf8)) else {
+                        throw ConfigValueError("Invalid latency-tracking-info-percentiles parameters")
+                    }
+                    guard v >= 0 && v <= 100 else {
+                        throw ConfigValueError("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]")
+                    }
+                    values.append(v)
+                }
+                c.latencyTrackingInfoPercentiles = values
+            },
+            rewriter: { c, n in
+                .line("\(n) \(render(c))", force: c.latencyTrackingInfoPercentiles != ServerConfig().latencyTrackingInfoPercentiles)
             },
             applier: nil)
     }

@@ -46,7 +46,7 @@ extension ServerState {
             reject(ctx, .noAuth, spec)
             return .done
         }
-        if spec.flags.contains(.protected), let refusal = ModuleCommands.refusal(ctx) {
+        if spec.flags.contains(.protected), let refusal = protectedCommandRefusal(ctx, spec) {
             reject(ctx, refusal, spec)
             return .done
         }
@@ -209,6 +209,7 @@ extension ServerState {
         stats.totalCommandsProcessed += 1
         spec.stat.calls += 1
         spec.stat.microseconds += micros
+        if config.latencyTracking { spec.stat.histogram.record(micros: micros) }
         if failed { spec.stat.failedCalls += 1 }
         client.lastCommand = spec
         if !spec.flags.contains(.skipSlowlog) && config.slowlogLogSlowerThan >= 0

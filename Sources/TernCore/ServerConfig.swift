@@ -55,6 +55,10 @@ public final class ServerConfig {
     public var slowlogLogSlowerThan: Int = 10000
     public var slowlogMaxLen: Int = 128
     public var latencyMonitorThreshold: Int = 0
+    /// `latency-tracking`: per-command latency histograms (LATENCY HISTOGRAM, INFO latencystats).
+    public var latencyTracking: Bool = true
+    /// `latency-tracking-info-percentiles`: the percentiles INFO latencystats shows.
+    public var latencyTrackingInfoPercentiles: [Double] = [50, 99, 99.9]
 
     // Memory
     public var maxMemory: Int = 0
@@ -111,6 +115,8 @@ public final class ServerConfig {
     public var loadModules: [[String]] = []
     /// `enable-module-command no|yes|local`: whether MODULE LOAD/LOADEX/UNLOAD are allowed at run time.
     public var enableModuleCommand: String = "no"
+    /// `enable-debug-command no|yes|local`: whether DEBUG is allowed.
+    public var enableDebugCommand: String = "no"
 
     /// Called after CONFIG SET changed a directive, with its canonical name, for effects outside this object
     /// (the server's cron for `hz`, its loggers for `loglevel`, eviction for `maxmemory`...). Returning an

@@ -28,6 +28,8 @@ public struct CommandStat: Sendable {
     public var microseconds = 0
     public var rejectedCalls = 0
     public var failedCalls = 0
+    /// Latency distribution of the calls (latency-tracking).
+    public var histogram = LatencyHistogram()
 }
 
 /// Everything the command thread owns: config, storage, clients, statistics, hooks.
@@ -109,6 +111,16 @@ public final class ServerState {
 
     /// DEBUG SET-ACTIVE-EXPIRE: when false the active expire cycle does nothing (lazy expiry still works).
     public var activeExpireEnabled = true
+    /// DEBUG PAUSE-CRON: while true the server cron does nothing.
+    public var cronPaused = false
+    /// The DEBUG knobs that only record a value here (QUICKLIST-PACKED-THRESHOLD, REPLYBUFFER ...).
+    public var debugSettings = DebugSettings()
+    /// Set by the persistence layer: DEBUG RELOAD. Throws the error to reply with.
+    public var debugReloadHandler: ((DebugReloadOptions) throws -> Void)?
+    /// Set by replication: DEBUG CHANGE-REPL-ID (new replication id, no secondary id).
+    public var changeReplicationIDHandler: (() -> Void)?
+    /// Set by the RDB layer: the bytes a value takes in an RDB file (DEBUG OBJECT serializedlength).
+    public var serializedLength: ((StoredValue) -> Int)?
     /// INFO's sampled metrics (instantaneous_ops_per_sec, memory peak, replication id).
     public var metrics = ServerMetrics()
 

@@ -173,6 +173,16 @@ public final class ReplicationMaster: PropagationHook {
         persistHistory()
     }
 
+    /// DEBUG CHANGE-REPL-ID (Redis's changeReplicationId + clearReplicationId2): a new id and no secondary
+    /// one, so no replica can continue the old history.
+    public func changeReplicationID() {
+        replid = ServerMetrics.randomHexID()
+        replid2 = Self.noReplid
+        secondReplOffset = -1
+        server.metrics.replicationID = replid
+        persistHistory()
+    }
+
     /// A replica's full resync finished: the history is the master's from `offset` on, in a fresh backlog.
     public func adoptMasterHistory(replid newID: String, offset: Int64) {
         setHistory(replid: newID, offset: offset)
@@ -222,6 +232,7 @@ public final class ReplicationMaster: PropagationHook {
         for spec in commandSpecs { server.commands.register(spec) }
         server.clientRemovalHooks.append { [unowned self] client in self.clientGone(client) }
         server.infoProviders["replication"] = { [unowned self] in self.infoFields() }
+        server.changeReplicationIDHandler = { [unowned self] in self.changeReplicationID() }
         server.infoProviders["stats"] = { [unowned self] in
             [("sync_full", String(self.syncFull)), ("sync_partial_ok", String(self.syncPartialOK)),
              ("sync_partial_err", String(self.syncPartialErr))]

@@ -320,6 +320,8 @@ public final class TernServerApp: Service, @unchecked Sendable {
 
     /// Periodic work, as Redis's serverCron: expire keys, end pauses, close idle clients.
     func serverCron() {
+        // DEBUG PAUSE-CRON 1: no periodic work at all until it is resumed.
+        if state.cronPaused { return }
         let now = state.clock.nowMillis()
         openBatchIfNeeded()
         state.activeExpireCycle()
