@@ -109,7 +109,7 @@ final class DebugCommandsTests: XCTestCase {
         XCTAssertEqual(h.run("DEBUG SDSLEN s"), .simple("key_sds_len:1, key_sds_avail:0, key_zmalloc: 48, val_sds_len:5, val_sds_avail:\(Bytes("hello").array.capacity - 5), val_zmalloc: 48"))
         XCTAssertEqual(h.run("DEBUG QUICKLIST-PACKED-THRESHOLD 5gb"), err("ERR argument must be a memory value bigger than 1 and smaller than 4gb"))
         XCTAssertEqual(h.run("DEBUG QUICKLIST-PACKED-THRESHOLD 1mb"), ok)
-        XCTAssertEqual(h.server.debugSettings.quicklistPackedThreshold, 1_000_000)
+        XCTAssertEqual(h.server.debugSettings.quicklistPackedThreshold, 1_048_576)
         XCTAssertEqual(h.run("DEBUG PAUSE-CRON 1"), ok)
         XCTAssertTrue(h.server.cronPaused)
         XCTAssertEqual(h.run("DEBUG CLIENT-EVICTION"), err("ERR maxmemory-clients is disabled."))

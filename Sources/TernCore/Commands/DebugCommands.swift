@@ -253,11 +253,12 @@ enum DebugCommands {
 
     static func populate(_ ctx: CommandContext) throws {
         let positive = CommandError.err("value is out of range, must be positive")
-        let count = try ctx.int(2)
+        // getPositiveLongFromObjectOrReply: one message for "not a number" and "negative".
+        let count = try ctx.int(2, error: positive)
         if count < 0 { throw positive }
         var size = 0
         if ctx.argc == 5 {
-            size = try ctx.int(4)
+            size = try ctx.int(4, error: positive)
             if size < 0 { throw positive }
         }
         let prefix = ctx.argc >= 4 ? ctx.string(3) : "key"
