@@ -21,7 +21,7 @@ extension LMDBDatabase {
                 let nameBytes = ref.encodedName.count
                 bytes += Self.leafBytes(key: 4 + 8 + nameBytes, data: ref.long ? 4 + ref.name.count : 0, pageSize: pageSize)
             }
-            func range(_ tag: UInt8) throws -> Int {
+            func range(_ tag: UInt8, records: Int) throws -> Int {
                 let ns = Enc.elementPrefix(h.version, tag)
                 var total = 0
                 var seen = 0
@@ -31,15 +31,16 @@ extension LMDBDatabase {
                     return seen < samples
                 }
                 guard seen > 0 else { return 0 }
-                return Int((Double(total) / Double(seen) * Double(max(h.count, seen))).rounded())
+                return Int((Double(total) / Double(seen) * Double(max(records, seen))).rounded())
             }
             switch h.kind {
             case .string:
-                if h.version != 0 { bytes += try range(Enc.tagString) }
-            case .list: bytes += try range(Enc.tagList)
-            case .hash: bytes += try range(Enc.tagHash)
-            case .set: bytes += try range(Enc.tagSet)
-            case .zset: bytes += try range(Enc.tagZMember) + range(Enc.tagZScore)
+                // A big string is one record (its header's count is the byte length).
+                if h.version != 0 { bytes += try range(Enc.tagString, records: 1) }
+            case .list: bytes += try range(Enc.tagList, records: h.count)
+            case .hash: bytes += try range(Enc.tagHash, records: h.count)
+            case .set: bytes += try range(Enc.tagSet, records: h.count)
+            case .zset: bytes += try range(Enc.tagZMember, records: h.count) + range(Enc.tagZScore, records: h.count)
             }
             return bytes * pageSize / (pageSize - Self.pageHeader)
         }

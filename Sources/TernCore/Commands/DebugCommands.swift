@@ -127,7 +127,8 @@ enum DebugCommands {
         } else if sub("ERROR") && argc == 3 {
             var text = ctx.string(2)
             text = String(text.map { $0 == "\n" || $0 == "\r" ? " " : $0 })
-            throw CommandError(text)
+            // Written as raw protocol, as Redis does: not an error reply of the command (no errorstats).
+            ctx.error(CommandError(text))
         } else if sub("STRUCTSIZE") && argc == 2 {
             // Tern's own structures in Redis's "name:size " format.
             ctx.bulk("bits:\(MemoryLayout<Int>.size * 8) keyrecord:\(MemoryLayout<KeyRecord>.stride) storedvalue:\(MemoryLayout<StoredValue>.stride) bytes:\(MemoryLayout<Bytes>.stride) ")

@@ -89,7 +89,7 @@ enum MemoryCommands {
         let overhead = m.startup + m.clientsNormal + databases.reduce(0) { $0 + $1.1.main + $1.1.expires }
         let net = max(1, m.used - m.startup)
         let dataset = max(0, m.used - overhead)
-        ctx.mapHeader(25 + databases.count)
+        ctx.mapHeader(27 + databases.count)
         func field(_ name: String, _ value: Int) { ctx.bulk(name); ctx.integer(value) }
         func ratio(_ name: String, _ value: Double) { ctx.bulk(name); ctx.double(Double(Float(value))) }
         field("peak.allocated", m.peak)
