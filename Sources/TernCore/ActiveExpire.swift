@@ -38,7 +38,9 @@ extension ServerState {
             let current = Double(stale) / Double(sampled)
             stats.expiredStalePercent = current * 100 * 0.05 + stats.expiredStalePercent * 0.95
         }
-        stats.expireCycleCPUMillis += Int((clock.monotonicNanos() &- started) / 1_000_000)
+        let elapsedMillis = Int((clock.monotonicNanos() &- started) / 1_000_000)
+        stats.expireCycleCPUMillis += elapsedMillis
+        latencyAddSampleIfNeeded("expire-cycle", millis: elapsedMillis)
         return expired
     }
 }

@@ -217,9 +217,8 @@ extension ServerState {
             slowlog.record(arguments: arguments, durationMicros: micros, timestampSeconds: commandTimeMillis / 1000,
                            client: client, maxLength: config.slowlogMaxLen)
         }
-        if config.latencyMonitorThreshold > 0 && micros / 1000 >= config.latencyMonitorThreshold {
-            latency.record(event: spec.flags.contains(.fast) ? "fast-command" : "command", millis: micros / 1000,
-                           timestampSeconds: commandTimeMillis / 1000)
+        if config.latencyMonitorThreshold > 0 {
+            latencyAddSampleIfNeeded(spec.flags.contains(.fast) ? "fast-command" : "command", millis: micros / 1000)
         }
         if !monitors.isEmpty && !spec.flags.contains(.skipMonitor) && !spec.flags.contains(.admin) {
             feedMonitors(client: client, db: db, arguments: arguments)

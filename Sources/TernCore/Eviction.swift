@@ -20,6 +20,8 @@ extension ServerState {
         if policy == "noeviction" { return false }
         // Bounded work per command, as Redis's eviction time limit: a few hundred keys at most.
         var evicted = 0
+        let started = clock.monotonicNanos()
+        defer { latencyAddSampleIfNeeded("eviction-cycle", millis: Int((clock.monotonicNanos() &- started) / 1_000_000)) }
         while used > limit && evicted < 500 {
             guard evictOne(policy: policy) else { return false }
             evicted += 1

@@ -230,19 +230,24 @@ extension ServerState {
             ("client_recent_max_output_buffer", String(maxOutput)),
             ("blocked_clients", String(blocked)),
             ("tracking_clients", "0"),
-            ("clients_in_timeout_table", "0"),
+            ("clients_in_timeout_table", String(blocking.blocked.values.reduce(0) { $0 + ($1.deadline != nil ? 1 : 0) })),
         ]
     }
 
     /// The memory figures INFO memory and MEMORY STATS / DOCTOR share, read once.
     struct MemoryOverview {
         var used = 0, rss = 0, peak = 0, startup = 0, dataset = 0, overhead = 0
-        var allocated = 0, active = 0, clientsNormal = 0, keys = 0, system = 0
+        var allocated = 0, active = 0, clientsNormal = 0, keys = 0, system = 0, backlog = 0, clientsReplicas = 0
         var netUsed: Int { max(0, used - startup) }
         var datasetPercent: Double { netUsed > 0 ? Double(min(dataset, netUsed)) * 100 / Double(netUsed) : 0 }
         var fragmentation: Double { used > 0 ? Double(rss) / Double(used) : 0 }
         var allocatorFragmentation: Double { allocated > 0 ? Double(active) / Double(allocated) : 0 }
         var allocatorRSS: Double { active > 0 ? Double(rss) / Double(active) : 0 }
+    }
+
+    /// A numeric field another layer adds to an INFO section (0 when none does).
+    func providedField(_ section: String, _ name: String) -> Int {
+        infoProviders[section]?().first { $0.0 == name }.flatMap { Int($0.1) } ?? 0
     }
 
     func memoryOverview() -> MemoryOverview {
@@ -256,9 +261,13 @@ extension ServerState {
         let info = ProcessMemory.mallocInfo()
         m.allocated = info.allocated
         m.active = info.active
-        m.clientsNormal = clients.values.reduce(0) { $0 + $1.output.capacity + $1.queryBufferBytes }
+        m.clientsNormal = clients.values.reduce(0) {
+            $0 + ($1.flags.contains(.replica) ? 0 : $1.output.capacity + $1.queryBufferBytes)
+        }
         m.keys = (0..<engine.databaseCount).reduce(0) { $0 + database($1).keyCount }
         m.system = ProcessMemory.totalSystemMemory()
+        m.backlog = providedField("memory", "mem_replication_backlog")
+        m.clientsReplicas = providedField("memory", "mem_clients_slaves")
         return m
     }
 

@@ -233,6 +233,13 @@ public final class ReplicationMaster: PropagationHook {
         server.clientRemovalHooks.append { [unowned self] client in self.clientGone(client) }
         server.infoProviders["replication"] = { [unowned self] in self.infoFields() }
         server.changeReplicationIDHandler = { [unowned self] in self.changeReplicationID() }
+        server.infoProviders["memory"] = { [unowned self] in
+            // The backlog's ring is allocated whole; replicas' buffers are their connections' output buffers.
+            let backlogBytes = self.backlog?.size ?? 0
+            let replicaBytes = self.replicas.reduce(0) { $0 + $1.client.output.capacity }
+            return [("mem_replication_backlog", String(backlogBytes)), ("mem_total_replication_buffers",
+                     String(backlogBytes + replicaBytes)), ("mem_clients_slaves", String(replicaBytes))]
+        }
         server.infoProviders["stats"] = { [unowned self] in
             [("sync_full", String(self.syncFull)), ("sync_partial_ok", String(self.syncPartialOK)),
              ("sync_partial_err", String(self.syncPartialErr))]

@@ -86,7 +86,8 @@ enum MemoryCommands {
             let db = server.keyspace(index).database
             if db.keyCount > 0 { databases.append((index, databaseOverhead(db))) }
         }
-        let overhead = m.startup + m.clientsNormal + databases.reduce(0) { $0 + $1.1.main + $1.1.expires }
+        let overhead = m.startup + m.backlog + m.clientsReplicas + m.clientsNormal
+            + databases.reduce(0) { $0 + $1.1.main + $1.1.expires }
         let net = max(1, m.used - m.startup)
         let dataset = max(0, m.used - overhead)
         ctx.mapHeader(27 + databases.count)
@@ -95,8 +96,8 @@ enum MemoryCommands {
         field("peak.allocated", m.peak)
         field("total.allocated", m.used)
         field("startup.allocated", m.startup)
-        field("replication.backlog", 0)
-        field("clients.slaves", 0)
+        field("replication.backlog", m.backlog)
+        field("clients.slaves", m.clientsReplicas)
         field("clients.normal", m.clientsNormal)
         field("cluster.links", 0)
         field("aof.buffer", 0)
