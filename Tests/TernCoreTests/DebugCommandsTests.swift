@@ -160,4 +160,18 @@ final class DebugCommandsTests: XCTestCase {
         XCTAssertTrue(info.contains("latency_percentiles_usec_set:p50="), info)
         XCTAssertTrue(info.contains(",p99.99="), info)
     }
+
+    /// A blocked call that times out or is unblocked counts once, as in Redis (calls == histogram count).
+    func testBlockedCallsCountInTheHistogram() {
+        let h = Harness()
+        let a = h.connect()
+        XCTAssertNil(h.run("BLPOP q 0.5", as: a))
+        h.clock.advance(millis: 600)
+        h.server.expireBlockedClients()
+        XCTAssertNil(h.run("BLPOP q 0", as: a))
+        XCTAssertEqual(h.run("CLIENT UNBLOCK \(h.client(a).id)"), .integer(1))
+        let blpop = h.server.commands.lookup(ByteBuffer(string: "blpop"))!
+        XCTAssertEqual(blpop.stat.calls, 2)
+        XCTAssertEqual(blpop.stat.histogram.totalCount, 2)
+    }
 }

@@ -238,3 +238,21 @@ def test_debug_object_and_change_repl_id(servers):
     after = t.info("replication")
     assert after["master_replid"] != before and len(after["master_replid"]) == 40
     assert str(after["master_replid2"]).strip("0") == ""  # redis-py reads forty zeros as the number 0
+
+
+def test_skip_checksum_validation_for_restore(servers):
+    tern, stock = servers
+    for server in (tern, stock):
+        c = client(server)
+        c.flushall()
+        c.set("src", "payload")
+        dump = bytearray(c.dump("src"))
+        dump[-1] ^= 0xFF  # break the CRC-64
+        with pytest.raises(redis.ResponseError, match="DUMP payload version or checksum are wrong"):
+            c.restore("dst", 0, bytes(dump))
+        assert c.execute_command("DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", "1") == b"OK"
+        try:
+            assert c.restore("dst", 0, bytes(dump)) == b"OK"
+            assert c.get("dst") == b"payload"
+        finally:
+            c.execute_command("DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", "0")

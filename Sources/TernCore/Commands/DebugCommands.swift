@@ -474,8 +474,9 @@ public struct DebugReloadOptions: Sendable {
     public init() {}
 }
 
-/// Values DEBUG sets that Tern records but that steer nothing of its own (they tune Redis internals: AOF
-/// flushing, quicklist node packing, reply buffer resizing, script deny flags).
+/// Values DEBUG sets. `skipChecksumValidation` makes RESTORE accept a payload whose CRC-64 is wrong, as in
+/// Redis; the others tune Redis internals Tern doesn't have (AOF flushing, quicklist node packing, reply
+/// buffer resizing, script deny flags) and are only recorded.
 public struct DebugSettings {
     public static let defaultReplyBufferPeakResetMillis = 5000
     public var quicklistPackedThreshold = 1 << 30

@@ -129,12 +129,11 @@ enum MemoryCommands {
         field("fragmentation.bytes", m.rss - m.used)
     }
 
-    /// getMemoryDoctorReport with the checks that apply to Tern (no replica buffers or script caches of
-    /// note: those checks cannot fire).
+    /// getMemoryDoctorReport with the checks that apply to Tern (no script cache: that one cannot fire).
     static func doctorReport(_ server: ServerState) -> String {
         let m = server.memoryOverview()
         var empty = false, bigPeak = false, highFrag = false, highAllocFrag = false, highAllocRSS = false
-        var bigClientBuffers = false
+        var bigClientBuffers = false, bigReplicaBuffers = false
         if m.used < 5 * 1024 * 1024 {
             empty = true
         } else {
@@ -144,11 +143,13 @@ enum MemoryCommands {
             highAllocRSS = m.allocatorRSS > 1.1 && m.rss - m.active > 10 << 20
             let clients = max(1, server.connectedClientCount)
             bigClientBuffers = m.clientsNormal / clients > 1024 * 200
+            let replicas = server.clients.values.reduce(0) { $0 + ($1.flags.contains(.replica) ? 1 : 0) }
+            bigReplicaBuffers = replicas > 0 && m.clientsReplicas / replicas > 1024 * 1024 * 10
         }
         if empty {
             return "Hi Sam, this instance is empty or is using very little memory, my issues detector can't be used in these conditions. Please, leave for your mission on Earth and fill it with some data. The new Sam and I will be back to our programming as soon as I finished rebooting.\n"
         }
-        if !(bigPeak || highFrag || highAllocFrag || highAllocRSS || bigClientBuffers) {
+        if !(bigPeak || highFrag || highAllocFrag || highAllocRSS || bigClientBuffers || bigReplicaBuffers) {
             return "Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.\n"
         }
         var s = "Sam, I detected a few issues in this Redis instance memory implants:\n\n"
@@ -163,6 +164,9 @@ enum MemoryCommands {
         }
         if highAllocRSS {
             s += " * High allocator RSS overhead: This instance has an RSS memory overhead is greater than 1.1 (this means that the Resident Set Size of the allocator is much larger than the sum what the allocator actually holds). This problem is usually due to a large peak memory (check if there is a peak memory entry above in the report), you can try the MEMORY PURGE command to reclaim it.\n\n"
+        }
+        if bigReplicaBuffers {
+            s += " * Big replica buffers: The replica output buffers in this instance are greater than 10MB for each replica (on average). This likely means that there is some replica instance that is struggling receiving data, either because it is too slow or because of networking issues. As a result, data piles on the master output buffers. Please try to identify what replica is not receiving data correctly and why. You can use the INFO output in order to check the replicas delays and the CLIENT LIST command to check the output buffers of each replica.\n\n"
         }
         if bigClientBuffers {
             s += " * Big client buffers: The clients output buffers in this instance are greater than 200K per client (on average). This may result from different causes, like Pub/Sub clients subscribed to channels bot not receiving data fast enough, so that data piles on the Redis instance output buffer, or clients sending commands with large replies or very large sequences of commands in the same pipeline. Please use the CLIENT LIST command in order to investigate the issue if it causes problems in your instance, or to understand better why certain clients are using a big amount of memory.\n\n"
