@@ -29,6 +29,16 @@ def client(server, db=0):
     return redis.Redis(host="127.0.0.1", port=server.port, db=db, socket_timeout=20, protocol=2)
 
 
+def fresh(servers, *commands):
+    """Empties both servers and runs the same commands on each; returns their clients."""
+    clients = [client(s) for s in servers]
+    for c in clients:
+        c.flushall()
+        for command in commands:
+            c.execute_command(*command)
+    return clients
+
+
 def write_mixed_dataset(server):
     c = client(server)
     c.flushall()
@@ -188,11 +198,7 @@ COMPARED = [
 @pytest.mark.parametrize("protocol", [2, 3])
 def test_subcommand_replies_match_stock_redis(servers, protocol):
     tern, stock = servers
-    for server in (tern, stock):
-        c = client(server)
-        c.flushall()
-        c.set("s", "hello")
-        c.set("int", "12")
+    fresh(servers, ("SET", "s", "hello"), ("SET", "int", "12"))
     with RawConnection(tern.port, protocol=protocol) as t, RawConnection(stock.port, protocol=protocol) as r:
         for command in COMPARED:
             assert t.call(*command) == r.call(*command), command
@@ -218,14 +224,7 @@ def test_subcommand_replies_match_stock_redis(servers, protocol):
 
 
 def test_debug_object_and_change_repl_id(servers):
-    tern, stock = servers
-    for server in (tern, stock):
-        c = client(server)
-        c.flushall()
-        c.set("s", "hello")
-        c.set("n", 123)
-        c.rpush("l", "a", "b", "c")
-    t, r = client(tern), client(stock)
+    t, r = fresh(servers, ("SET", "s", "hello"), ("SET", "n", 123), ("RPUSH", "l", "a", "b", "c"))
     for key in ("s", "n", "l"):
         tern_fields = dict(f.split(":", 1) for f in t.execute_command("DEBUG", "OBJECT", key).decode().split(" ")[2:])
         redis_fields = dict(f.split(":", 1) for f in r.execute_command("DEBUG", "OBJECT", key).decode().split(" ")[2:])
@@ -241,11 +240,7 @@ def test_debug_object_and_change_repl_id(servers):
 
 
 def test_skip_checksum_validation_for_restore(servers):
-    tern, stock = servers
-    for server in (tern, stock):
-        c = client(server)
-        c.flushall()
-        c.set("src", "payload")
+    for c in fresh(servers, ("SET", "src", "payload")):
         dump = bytearray(c.dump("src"))
         dump[-1] ^= 0xFF  # break the CRC-64
         with pytest.raises(redis.ResponseError, match="DUMP payload version or checksum are wrong"):
