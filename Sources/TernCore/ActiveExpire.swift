@@ -31,7 +31,10 @@ extension ServerState {
                 stale += due
                 rounds += 1
                 if due * 4 <= sample.count { break }
-                if rounds % 16 == 0 && Int((clock.monotonicNanos() &- started) / 1000) > budgetMicros { break }
+                if rounds % 16 == 0 && Int((clock.monotonicNanos() &- started) / 1000) > budgetMicros {
+                    stats.expiredTimeCapReachedCount += 1
+                    break
+                }
             }
         }
         if sampled > 0 {

@@ -14,6 +14,11 @@ public struct ServerStats {
     public var keyspaceMisses = 0
     public var totalNetInputBytes = 0
     public var totalNetOutputBytes = 0
+    /// Socket reads and writes (INFO total_reads_processed / total_writes_processed).
+    public var totalReadsProcessed = 0
+    public var totalWritesProcessed = 0
+    /// Active expire cycles that stopped at their time budget (expired_time_cap_reached_count).
+    public var expiredTimeCapReachedCount = 0
     public var totalErrorReplies = 0
     public var unexpectedErrorReplies = 0
     public var expiredStalePercent = 0.0

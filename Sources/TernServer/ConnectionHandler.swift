@@ -76,6 +76,7 @@ final class ConnectionHandler: ChannelInboundHandler, ClientTransport {
         guard !closed else { return }
         var incoming = unwrapInboundIn(data)
         server.stats.totalNetInputBytes += incoming.readableBytes
+        server.stats.totalReadsProcessed += 1
         if queryBuffer == nil {
             queryBuffer = incoming
         } else {
@@ -177,6 +178,7 @@ final class ConnectionHandler: ChannelInboundHandler, ClientTransport {
         guard !closed, client.output.readableBytes > 0 else { return }
         let out = client.output
         server.stats.totalNetOutputBytes += out.readableBytes
+        server.stats.totalWritesProcessed += 1
         client.output = context.channel.allocator.buffer(capacity: 1024)
         context.writeAndFlush(wrapOutboundOut(out), promise: nil)
     }
@@ -217,6 +219,7 @@ final class ConnectionHandler: ChannelInboundHandler, ClientTransport {
     func send(_ buffer: ByteBuffer) {
         guard !closed, let context = channelContext else { return }
         server.stats.totalNetOutputBytes += buffer.readableBytes
+        server.stats.totalWritesProcessed += 1
         context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
     }
 

@@ -275,6 +275,10 @@ def test_info_everything_sections_and_fields(servers):
     assert all(f.startswith(("tern_", "lmdb_")) for f in extra), sorted(extra)
     for s in theirs:
         assert [f for f in mine.get(s, []) if f in theirs[s]] == [f for f in theirs[s] if f in mine.get(s, [])], s
+    # Counters that move with traffic move on both.
+    for server in servers:
+        stats = client(server).info("stats")
+        assert stats["total_reads_processed"] > 0 and stats["total_writes_processed"] > 0, stats
     # The default set is a subset of everything, in Redis's order.
     default = list(info_fields(info(tern)).keys())
     assert default == [s for s in mine if s not in ("Commandstats", "Latencystats")]
