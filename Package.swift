@@ -25,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // SHA-256 for ACL password hashes.
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         // The public plugin API: a dynamic library in a package of its own (see Plugins/README.md).
         .package(path: "Plugins/TernPluginAPI"),
     ],
@@ -47,6 +49,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "DequeModule", package: "swift-collections"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: commandThread),
         // Master side of Redis replication (RDB writer, backlog, REPLCONF/PSYNC); the core knows it only
         // through its propagation hook and the storage snapshot producer.

@@ -46,6 +46,13 @@ public final class ServerConfig {
 
     // Security
     public var requirePass: String = ""
+    /// `aclfile`: users live in this file (ACL LOAD/SAVE); exclusive with `user` lines.
+    public var aclFile: String = ""
+    public var aclLogMaxLength: Int = 128
+    /// `acl-pubsub-default`: what channels a new user may use (Redis 7.0: resetchannels).
+    public var aclPubsubDefault: String = "resetchannels"
+    /// `user <name> <rules...>` lines from the config, applied at start-up.
+    public var userLines: [[String]] = []
 
     // Protocol limits
     public var protoMaxBulkLen: Int = 512 * 1024 * 1024

@@ -54,6 +54,7 @@ public final class TernServerApp: Service, @unchecked Sendable {
         // Before anything that must not be abandoned half made (the stop promise): a plugin can refuse to load.
         self.plugins = PluginHost(server: state)
         do { try plugins.loadConfigured() } catch { throw StartupError("\(error)") }
+        try Self.loadUsers(state, config)
         self.stopPromise = loop.makePromise(of: Void.self)
         self.replication = ReplicationMaster(server: state)
         replication.install()
@@ -72,6 +73,20 @@ public final class TernServerApp: Service, @unchecked Sendable {
         config.runtimeObservers.append { [weak self] name in
             self?.configChanged(name)
             return nil
+        }
+    }
+
+    /// Redis's ACLLoadUsersAtStartup: `user` lines or an `aclfile`, never both; once plugins are loaded, so
+    /// rules may name their commands.
+    static func loadUsers(_ state: ServerState, _ config: ServerConfig) throws {
+        if !config.aclFile.isEmpty && !config.userLines.isEmpty {
+            throw StartupError("Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid. This setup is very likely to lead to configuration errors and security holes, please define either an ACL file or declare users directly in your redis.conf, but not both.")
+        }
+        if let error = state.acl.loadConfiguredUsers(config.userLines) {
+            throw StartupError(error + "\nCritical error while loading ACLs. Exiting.")
+        }
+        if !config.aclFile.isEmpty, let errors = state.acl.loadFile(config.aclFile) {
+            throw StartupError("Aborting Redis startup because of ACL errors: \(errors)")
         }
     }
 
