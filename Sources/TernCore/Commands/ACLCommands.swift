@@ -299,15 +299,20 @@ extension ServerState {
     func aclRefusal(_ ctx: CommandContext, _ spec: CommandSpec, _ arguments: [ByteBuffer]) -> CommandError? {
         guard let user = ctx.client.aclUser, !user.isUnrestricted else { return nil }
         guard let refusal = acl.check(user, spec, arguments) else { return nil }
+        recordDenial(ctx, refusal, spec, arguments, context: ctx.client.flags.contains(.multi) ? "multi" : "toplevel")
+        return AccessControl.error(refusal, spec)
+    }
+
+    /// An ACL LOG entry for a refused command (Redis's addACLLogEntry).
+    func recordDenial(_ ctx: CommandContext, _ refusal: ACLRefusal, _ spec: CommandSpec, _ arguments: [ByteBuffer],
+                      context: String) {
         let object = refusal.reason == .command ? spec.fullName : String(buffer: arguments[refusal.argumentIndex])
         // The entry's client info names the refused command (Redis has set c->cmd by then).
         let previous = ctx.spec
         ctx.spec = spec
         defer { ctx.spec = previous }
-        acl.record(reason: refusal.reason, context: ctx.client.flags.contains(.multi) ? "multi" : "toplevel",
-                   object: object, username: user.name, clientInfo: ClientCommands.infoLine(ctx.client, ctx),
-                   nowMillis: clock.nowMillis())
-        return AccessControl.error(refusal, spec)
+        acl.record(reason: refusal.reason, context: context, object: object, username: ctx.client.aclUser?.name ?? "",
+                   clientInfo: ClientCommands.infoLine(ctx.client, ctx), nowMillis: clock.nowMillis())
     }
 
     /// A failed AUTH/HELLO AUTH, logged as Redis's ACL_DENIED_AUTH (object: the command name).
