@@ -27,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         // SHA-256 for ACL password hashes.
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // TLS listener and TLS replication (BoringSSL).
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         // The public plugin API: a dynamic library in a package of its own (see Plugins/README.md).
         .package(path: "Plugins/TernPluginAPI"),
     ],
@@ -78,6 +80,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ], swiftSettings: fast),
         // LMDB system library (liblmdb-dev ships lmdb.pc).
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
