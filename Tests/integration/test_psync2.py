@@ -302,21 +302,27 @@ def test_lmdb_nodes_resume_with_partial_resync_after_restart(nodes):
 
     # The replica is killed (-9) while the master writes, then restarts from its data and continues.
     stop = threading.Event()
+    done = [0]
 
     def writer():
         w = client(master)
-        i = 0
-        while not stop.is_set() and i < 20000:
+        while not stop.is_set() and done[0] < 20000:
             w.incr(b"n")
-            i += 1
+            done[0] += 1
 
     th = threading.Thread(target=writer)
     th.start()
-    time.sleep(0.3)
+    # Events, not sleeps: the writes are under way before the kill, go on while the replica is down, and
+    # still go on once it is back (its link up again).
+    wait_until(lambda: done[0] >= 200 or not th.is_alive(), "writes before the kill")
     replica.kill9()
-    time.sleep(0.2)
+    mark = done[0]
+    wait_until(lambda: done[0] >= mark + 200 or not th.is_alive(), "writes while the replica is down")
     replica.start()
-    time.sleep(0.3)
+    rc = client(replica)
+    wait_until(lambda: info(rc, "replication")["master_link_status"] == "up", "the restarted replica's link")
+    mark = done[0]
+    wait_until(lambda: done[0] >= mark + 100 or not th.is_alive(), "writes after the replica is back")
     stop.set()
     th.join(timeout=30)
     r = client(replica)
@@ -361,7 +367,11 @@ def test_several_replicas_sync_while_the_master_writes(nodes):
         r1 = nodes("tern", "r1", "--replicaof", "127.0.0.1", str(master.port), backend=OTHER)
         r2 = nodes("tern", "r2", "--replicaof", "127.0.0.1", str(master.port))
         r3 = nodes("stock", "r3", "--replicaof", "127.0.0.1", str(master.port))
-        time.sleep(0.5)
+        # The writes go on until every replica has finished its full sync (its link is up).
+        for node in (r1, r2, r3):
+            c = client(node)
+            wait_until(lambda: info(c, "replication")["master_link_status"] == "up" or written[0] >= 50000,
+                       "%s's full sync" % node.name)
     finally:
         stop.set()
         th.join(timeout=30)
