@@ -82,16 +82,19 @@ let package = Package(
         .target(name: "TernLMDB", dependencies: ["TernStorage", "CLMDB"], swiftSettings: fast),
         .executableTarget(name: "tern-server", dependencies: ["TernServer"]),
 
+        // Test-only: the engine a command-level unit test runs on (TERN_TEST_ENGINE), see its README.
+        .target(name: "TernTestSupport", dependencies: ["TernStorage", "TernMemory", "TernLMDB"], path: "Tests/TernTestSupport"),
         .testTarget(name: "RESPTests", dependencies: ["RESP", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "TernStorageTests", dependencies: ["TernStorage"]),
         .testTarget(name: "TernMemoryTests", dependencies: ["TernMemory", "TernStorage", "TernStorageConformance"]),
         .testTarget(name: "TernLMDBTests", dependencies: ["TernLMDB", "TernStorage", "TernStorageConformance"]),
-        .testTarget(name: "TernCoreTests", dependencies: ["TernCore", "TernMemory", "RESP", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "TernCoreTests", dependencies: ["TernCore", "TernMemory", "TernTestSupport", "RESP", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "TernReplicationTests", dependencies: [
-            "TernReplication", "TernCore", "TernMemory", "TernStorage", "RESP", .product(name: "NIOCore", package: "swift-nio"),
+            "TernReplication", "TernCore", "TernMemory", "TernStorage", "TernTestSupport", "RESP",
+            .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .testTarget(name: "TernPluginsTests", dependencies: [
-            "TernPlugins", "TernCore", "TernMemory", "TernStorage", "RESP", "RateLimit", "KeyEvents",
+            "TernPlugins", "TernCore", "TernMemory", "TernStorage", "TernTestSupport", "RESP", "RateLimit", "KeyEvents",
             .product(name: "TernPluginAPI", package: "TernPluginAPI"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
