@@ -5,6 +5,7 @@ import TernMemory
 import TernStorage
 import TernTestSupport
 import XCTest
+@testable import TernRDB
 @testable import TernReplication
 
 /// Full resyncs produced in slices on a manual scheduler: the master serves commands between slices, replicas

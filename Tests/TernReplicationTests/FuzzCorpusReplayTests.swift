@@ -1,6 +1,7 @@
 import Foundation
 import TernStorage
 import XCTest
+@testable import TernRDB
 @testable import TernReplication
 
 /// The fuzz harnesses' corpora (Tests/fuzz/corpus) replayed through the real RDB reader in the default run,

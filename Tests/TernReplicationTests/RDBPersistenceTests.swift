@@ -5,6 +5,7 @@ import TernCore
 import TernMemory
 import TernStorage
 import XCTest
+@testable import TernRDB
 @testable import TernReplication
 
 /// SAVE / BGSAVE / save points / loading, in process: a manual clock and a manual "event loop" (the

@@ -4,6 +4,7 @@ import TernMemory
 import TernStorage
 import TernTestSupport
 import XCTest
+@testable import TernRDB
 @testable import TernReplication
 
 final class RDBWriterTests: XCTestCase {

@@ -5,6 +5,7 @@ import TernMemory
 import TernStorage
 import TernTestSupport
 import XCTest
+@testable import TernRDB
 @testable import TernReplication
 
 final class FakeMasterLink: MasterLinkTransport {
