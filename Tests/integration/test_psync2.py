@@ -16,7 +16,7 @@ import time
 import pytest
 import redis
 
-from conftest import REDIS_BIN, TERN_BACKEND, TERN_BIN, ServerProcess, free_port
+from conftest import REDIS_BIN, TERN_BACKEND, TERN_BIN, ServerProcess, argv_backend, check_backend, free_port
 from respwire import wait_for_ping
 from test_replication import assert_same, client, dump_db, info, wait_in_sync, write_dataset
 
@@ -48,6 +48,9 @@ class Node(ServerProcess):
             self.stop()
             raise RuntimeError("could not start %s: %s\n%s" % (self.name, e, self.log_tail()))
         self.starts += 1
+        expected = argv_backend(argv)
+        if expected is not None:
+            check_backend(self.port, expected)
         return self
 
     def kill9(self):
