@@ -435,12 +435,15 @@ public final class ACLUser {
         sanitizePayload = other.sanitizePayload
         passwords = other.passwords
         selectors = other.selectors
+        refresh()
     }
 
     /// True when nothing is restricted: the dispatcher skips the check (the default user's common case).
-    var isUnrestricted: Bool {
-        let root = selectors[0]
-        return root.allCommands && root.allKeys && root.allChannels
+    /// Stored, kept current by every rule change, so the per-command test is one load.
+    public private(set) var isUnrestricted = false
+
+    private func refresh() {
+        isUnrestricted = selectors[0].allCommands && selectors[0].allKeys && selectors[0].allChannels
     }
 
     static func hasSpaces(_ bytes: [UInt8]) -> Bool {
@@ -462,6 +465,7 @@ public final class ACLUser {
     /// Redis's ACLSetUser: one rule.
     func apply(_ op: [UInt8], table: CommandTable, ids: ACLCommandIDs, pubsubDefaultAll: Bool) throws {
         if op.isEmpty { return }
+        defer { refresh() }
         let lower = String(decoding: op, as: UTF8.self).lowercased()
         switch lower {
         case "on": enabled = true
