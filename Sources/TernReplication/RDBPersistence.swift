@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import TernCore
+import TernRDB
 import TernStorage
 
 /// RDB snapshotting, as Redis's rdb.c does it for the main process: SAVE, BGSAVE (without fork: the
@@ -54,9 +55,8 @@ public final class RDBPersistence {
         server.flushAllHook = { [unowned self] in self.flushedAll() }
         server.debugReloadHandler = { [unowned self] options in try self.debugReload(options) }
         server.serializedLength = { [unowned self] value in
-            var w = RDBWriter(compress: self.server.config.rdbCompression)
-            w.writeObject(value)
-            return w.takeBytes().count
+            // A DUMP payload is the type byte, the object, then the RDB version (2) and CRC-64 (8).
+            RDBWriter.dumpPayload(value, compress: self.server.config.rdbCompression).count - 11
         }
     }
 

@@ -91,9 +91,9 @@ def test_memory_stats_and_doctor(servers):
     assert doctor.startswith(b"Hi Sam") or doctor.startswith(b"Sam, I detected"), doctor
 
 
-def run_on_pty(argv, seconds):
-    """Runs an interactive redis-cli mode on a pty (it only prints to a terminal) for `seconds`, then
-    stops it by pid."""
+def run_on_pty(argv, seconds, until=None):
+    """Runs an interactive redis-cli mode on a pty (it only prints to a terminal) until its output matches
+    `until` (a regex with the number of matches wanted) or `seconds` passed, then stops it by pid."""
     master, slave = pty.openpty()
     proc = subprocess.Popen(argv, stdout=slave, stderr=slave, stdin=subprocess.DEVNULL)
     os.close(slave)
@@ -106,6 +106,8 @@ def run_on_pty(argv, seconds):
                 try:
                     out += os.read(master, 65536)
                 except OSError:
+                    break
+                if until and len(re.findall(until[0], out.decode("utf-8", "replace"), re.M)) >= until[1]:
                     break
     finally:
         proc.send_signal(signal.SIGINT)
@@ -148,13 +150,15 @@ def test_redis_cli_stat_and_latency_history(servers):
     tern, _ = servers
     client(tern).flushall()
     client(tern).set("k", "v")
-    stat = run_on_pty(["redis-cli", "-p", str(tern.port), "--stat", "-i", "0.3"], 1.5)
+    row = r"^(\d+)\s+([\d.]+[KMGB]?)\s+(\d+)\s+(\d+)\s+(\d+) \(\+\d+\)"
+    stat = run_on_pty(["redis-cli", "-p", str(tern.port), "--stat", "-i", "0.3"], 15, until=(row, 3))
     assert "------- data ------ --------------------- load -------------------- - child -" in stat, stat
-    rows = re.findall(r"^(\d+)\s+([\d.]+[KMGB]?)\s+(\d+)\s+(\d+)\s+(\d+) \(\+\d+\)", stat, re.M)
+    rows = re.findall(row, stat, re.M)
     assert len(rows) >= 2, stat
     assert all(row[0] == "1" for row in rows), rows
-    history = run_on_pty(["redis-cli", "-p", str(tern.port), "--latency-history", "-i", "1"], 4)
-    ranges = re.findall(r"min: (\d+), max: (\d+), avg: ([\d.]+) \((\d+) samples\) -- 1.00 seconds range", history)
+    line = r"min: (\d+), max: (\d+), avg: ([\d.]+) \((\d+) samples\) -- 1.00 seconds range"
+    history = run_on_pty(["redis-cli", "-p", str(tern.port), "--latency-history", "-i", "1"], 15, until=(line, 1))
+    ranges = re.findall(line, history)
     assert len(ranges) >= 1, history[-500:]
     assert all(int(n) > 10 for _, _, _, n in ranges), ranges
 
