@@ -137,6 +137,9 @@ public enum ConfigRegistry {
         integer("slowlog-log-slower-than", min: -1, max: Int64.max, mutable: true, \.slowlogLogSlowerThan),
         integer("slowlog-max-len", min: 0, max: longMax, unsigned: true, mutable: true, \.slowlogMaxLen),
         integer("latency-monitor-threshold", min: 0, max: Int64.max, mutable: true, \.latencyMonitorThreshold),
+        // Streams
+        integer("stream-node-max-bytes", kind: .memory, min: 0, max: longMax, mutable: true, \.streamNodeMaxBytes),
+        integer("stream-node-max-entries", min: 0, max: Int64.max, mutable: true, \.streamNodeMaxEntries),
         // Memory
         maxmemory(),
         enumeration("maxmemory-policy", memoryPolicies, mutable: true, \.maxMemoryPolicy),

@@ -56,6 +56,10 @@ public final class ServerConfig {
     public var slowlogMaxLen: Int = 128
     public var latencyMonitorThreshold: Int = 0
 
+    // Streams: the size of a macro node (a listpack of Redis's rax), which sets approximate trimming's grain.
+    public var streamNodeMaxBytes: Int = 4096
+    public var streamNodeMaxEntries: Int = 100
+
     // Memory
     public var maxMemory: Int = 0
     public var maxMemoryPolicy: String = "noeviction"
