@@ -631,11 +631,10 @@ public struct StreamValue: Sendable, Equatable {
         return s <= maxDeletedID && maxDeletedID <= e
     }
 
-    /// streamEstimateDistanceFromFirstEverEntry: the logical read counter of `id`, or -1 when unknowable.
+    /// streamEstimateDistanceFromFirstEverEntry (7.0): the logical read counter of `id`, or -1 when unknowable.
     public func estimateDistanceFromFirstEverEntry(_ id: StreamID) -> Int64 {
         if entriesAdded == 0 { return 0 }
         if length == 0 && id <= lastID { return Int64(entriesAdded) }
-        if !id.isZero && id < maxDeletedID { return StreamGroup.invalidEntriesRead }
         if id == lastID { return Int64(entriesAdded) }
         if id > lastID { return StreamGroup.invalidEntriesRead }
         if maxDeletedID.isZero || maxDeletedID < firstID {
@@ -645,11 +644,9 @@ public struct StreamValue: Sendable, Equatable {
         return StreamGroup.invalidEntriesRead
     }
 
-    /// A group's lag (streamReplyWithCGLag); nil when it cannot be known.
+    /// A group's lag (7.0's streamReplyWithCGLag); nil when it cannot be known.
     public func lag(of g: StreamGroup) -> Int64? {
         if entriesAdded == 0 { return 0 }
-        if length == 0 { return 0 }
-        if g.lastID < firstID && maxDeletedID < firstID { return Int64(length) }
         if g.entriesRead != StreamGroup.invalidEntriesRead && !rangeHasTombstones(g.lastID, nil) {
             return Int64(entriesAdded) - g.entriesRead
         }
@@ -661,7 +658,7 @@ public struct StreamValue: Sendable, Equatable {
     /// Advances a group past a delivered `id` (streamReplyWithRange's group bookkeeping).
     public mutating func advanceGroup(_ gi: Int, to id: StreamID) {
         var g = groups[gi]
-        if g.entriesRead != StreamGroup.invalidEntriesRead && g.lastID >= firstID && !rangeHasTombstones(g.lastID, nil) {
+        if g.entriesRead != StreamGroup.invalidEntriesRead && !rangeHasTombstones(id, nil) {
             g.entriesRead += 1
         } else if entriesAdded > 0 {
             g.entriesRead = estimateDistanceFromFirstEverEntry(id)

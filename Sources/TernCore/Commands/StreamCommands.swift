@@ -608,11 +608,8 @@ enum StreamCommands {
             let gi = s.groupIndex(group).index
             var start = after
             if newOnly {
-                guard s.length > 0, let maxID = s.lastValidID, maxID > s.groups[gi].lastID else {
-                    // Nothing new: still the consumer is created and seen, as Redis does before serving.
-                    touchConsumer(&s, gi, consumer, now: now, key: key, ctx: ctx, noack: noack, effects: &effects, dirty: &dirty)
-                    return nil
-                }
+                // Nothing new: 7.0 creates the consumer only for a stream it serves.
+                guard s.length > 0, let maxID = s.lastValidID, maxID > s.groups[gi].lastID else { return nil }
                 start = s.groups[gi].lastID
             }
             touchConsumer(&s, gi, consumer, now: now, key: key, ctx: ctx, noack: noack, effects: &effects, dirty: &dirty)
@@ -654,7 +651,8 @@ enum StreamCommands {
                     effects.append(claimEffect(key, group, consumer, e.id, g.pel[e.id]!, lastID: g.lastID))
                 }
             }
-            if advanced {
+            // 7.0 propagates the group's new last ID only with NOACK (otherwise the XCLAIMs carry LASTID).
+            if advanced && noack {
                 let g = s.groups[gi]
                 effects.append([word("XGROUP"), word("SETID"), buffer(key), buffer(group), word(g.lastID.description),
                                 word("ENTRIESREAD"), word(String(g.entriesRead))])
@@ -986,7 +984,7 @@ enum StreamCommands {
                 s.groups[gi].lastID = lastID
                 propagateLastID = true
             }
-            claimerSeen(&s, gi, consumer, now: now, key: key, ctx: ctx, dirty: &dirty)
+            var seen = false
             var out: [(StreamID, StreamEntry?)] = []
             for (id, argIndex) in ids {
                 let idArg = ctx.bytes(argIndex)
@@ -1009,8 +1007,12 @@ enum StreamCommands {
                 } else {
                     continue
                 }
+                // 7.0 creates (or refreshes) the claiming consumer at its first claimed entry.
+                if !seen {
+                    claimerSeen(&s, gi, consumer, now: now, key: key, ctx: ctx, dirty: &dirty)
+                    seen = true
+                }
                 if let retryCount { p.deliveryCount = UInt64(truncatingIfNeeded: retryCount) }
-                else if !justID && nack != nil { p.deliveryCount += 1 }
                 else if !justID { p.deliveryCount += 1 }
                 s.groups[gi].assignPending(id, to: consumer, deliveryTime: delivery, deliveryCount: p.deliveryCount)
                 out.append((id, justID ? nil : entry))
@@ -1087,7 +1089,7 @@ enum StreamCommands {
         let (cursor, claimed, deleted): (StreamID, [(StreamID, StreamEntry?)], [StreamID]) =
             try editStream(ctx, key, modified: false) { s in
             let gi = s.groupIndex(group).index
-            claimerSeen(&s, gi, consumer, now: now, key: key, ctx: ctx, dirty: &dirty)
+            var seen = false
             var attempts = count * 10
             var remaining = count
             var out: [(StreamID, StreamEntry?)] = []
@@ -1108,6 +1110,10 @@ enum StreamCommands {
                     continue
                 }
                 if minIdle > 0 && now - nack.deliveryTime < Int64(minIdle) { continue }
+                if !seen {
+                    claimerSeen(&s, gi, consumer, now: now, key: key, ctx: ctx, dirty: &dirty)
+                    seen = true
+                }
                 let deliveries = justID ? nack.deliveryCount : nack.deliveryCount + 1
                 s.groups[gi].assignPending(id, to: consumer, deliveryTime: now, deliveryCount: deliveries)
                 out.append((id, justID ? nil : entry))
