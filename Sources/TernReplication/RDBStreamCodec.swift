@@ -4,8 +4,6 @@ import TernStorage
 /// ID, listpack), length, last ID, first ID, max deleted ID, entries added, then each group with its last ID,
 /// entries-read, PEL (ID, delivery time, count) and consumers (name, seen time, their PEL IDs).
 extension RDBWriter {
-    static let streamType: UInt8 = 19
-
     mutating func writeStream(_ s: StreamValue) {
         writeLength(UInt64(s.nodes.count))
         for node in s.nodes {

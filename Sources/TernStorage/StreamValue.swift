@@ -704,14 +704,6 @@ public struct StreamValue: Sendable, Equatable {
         }
         return total
     }
-
-    /// Bytes the value takes as Redis would account for it, roughly (INFO / MEMORY USAGE estimates).
-    public var estimatedBytes: Int {
-        var b = 64
-        for node in nodes { b += node.listpackBytes + 48 }
-        for g in groups { b += 96 + g.pel.count * 80 + g.consumers.count * 64 }
-        return b
-    }
 }
 
 // MARK: - a compact self-contained encoding (a backend that stores a stream as one record)

@@ -246,8 +246,6 @@ enum StreamCommands {
         return try keyspace.database.update(key) { try edit(&$0) }
     }
 
-    static var nodeLimits: StreamValue.NodeLimits { StreamValue.NodeLimits.defaults }
-
     static func limits(_ ctx: CommandContext) -> StreamValue.NodeLimits {
         StreamValue.NodeLimits(maxBytes: ctx.server.config.streamNodeMaxBytes,
                                maxEntries: ctx.server.config.streamNodeMaxEntries)
