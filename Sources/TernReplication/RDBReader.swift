@@ -333,8 +333,8 @@ public struct RDBReader {
             previous = master
             let lp = try string()
             let elements = try Self.listpackElements(lp).orThrow(fail)
-            guard let node = Self.streamNode(master: master, elements) else { throw fail("Stream listpack integrity check failed") }
-            if node.items.isEmpty { throw fail("Empty listpack inside stream") }
+            guard let node = StreamNode(master: master, elements: elements) else { throw fail("Stream listpack integrity check failed") }
+            if node.count == 0 { throw fail("Empty listpack inside stream") }
             s.nodes.append(node)
         }
         s.length = Int(try plainLength())
@@ -396,50 +396,6 @@ public struct RDBReader {
             s.groups[s.groupIndex(name).index] = g
         }
         return s
-    }
-
-    /// One stream node from its listpack elements (integers as decimal text); nil when malformed.
-    static func streamNode(master: StreamID, _ e: [Bytes]) -> StreamNode? {
-        var p = 0
-        func int() -> Int64? {
-            guard p < e.count, let v = ListpackSize.strictInt64(e[p].array) else { return nil }
-            p += 1
-            return v
-        }
-        guard let live = int(), let deleted = int(), let masterCount = int(), masterCount >= 0,
-              p + Int(masterCount) <= e.count else { return nil }
-        let masterFields = Array(e[p..<(p + Int(masterCount))])
-        p += Int(masterCount)
-        guard int() == 0 else { return nil }
-        var items: [StreamNode.Item] = []
-        var previous: StreamID?
-        while p < e.count {
-            guard let flags = int(), let msDelta = int(), let seqDelta = int() else { return nil }
-            let same = flags & 2 != 0
-            let pairs: Int
-            if same { pairs = Int(masterCount) } else {
-                guard let n = int(), n >= 0 else { return nil }
-                pairs = Int(n)
-            }
-            var fields: [Bytes] = []
-            fields.reserveCapacity(pairs * 2)
-            for i in 0..<pairs {
-                if same { fields.append(masterFields[i]) } else {
-                    guard p < e.count else { return nil }
-                    fields.append(e[p]); p += 1
-                }
-                guard p < e.count else { return nil }
-                fields.append(e[p]); p += 1
-            }
-            guard let lpCount = int(), lpCount == Int64(same ? pairs + 3 : 2 * pairs + 4) else { return nil }
-            let id = StreamID(ms: master.ms &+ UInt64(bitPattern: msDelta), seq: master.seq &+ UInt64(bitPattern: seqDelta))
-            if let previous, !(previous < id) { return nil }
-            previous = id
-            items.append(StreamNode.Item(id: id, fields: fields, deleted: flags & 1 != 0, sameFields: same))
-        }
-        let node = StreamNode(master: master, masterFields: masterFields, items: items)
-        guard node.live == live, node.deletedCount == deleted else { return nil }
-        return node
     }
 
     private func set(_ members: [Bytes]) throws -> StoredValue? {

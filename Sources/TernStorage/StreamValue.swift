@@ -127,8 +127,109 @@ public enum ListpackSize {
     }
 }
 
-/// One macro node, as one listpack of Redis's rax: a master entry (the first entry's field names) and
-/// entries delta-encoded against the master ID; deleted entries stay as tombstones until the node empties.
+/// Redis's listpack encoding (listpack.c), writing and reading elements: strings that are canonical
+/// integers are stored as integers.
+public enum Listpack {
+    public static func appendInteger(_ v: Int64, to out: inout [UInt8]) {
+        let start = out.count
+        if v >= 0 && v <= 127 {
+            out.append(UInt8(v))
+        } else if v >= -4096 && v <= 4095 {
+            let u = v < 0 ? (1 << 13) + v : v
+            out.append(UInt8(u >> 8) | 0xC0)
+            out.append(UInt8(u & 0xFF))
+        } else {
+            let width: Int, tag: UInt8
+            if v >= -32768 && v <= 32767 { width = 2; tag = 0xF1 }
+            else if v >= -8_388_608 && v <= 8_388_607 { width = 3; tag = 0xF2 }
+            else if v >= -2_147_483_648 && v <= 2_147_483_647 { width = 4; tag = 0xF3 }
+            else { width = 8; tag = 0xF4 }
+            out.append(tag)
+            let u = UInt64(bitPattern: v)
+            for i in 0..<width { out.append(UInt8(truncatingIfNeeded: u >> (8 * UInt64(i)))) }
+        }
+        appendBacklen(out.count - start, to: &out)
+    }
+
+    public static func appendString(_ s: [UInt8], to out: inout [UInt8]) {
+        if let v = ListpackSize.strictInt64(s) { return appendInteger(v, to: &out) }
+        let start = out.count
+        let n = s.count
+        if n <= 63 {
+            out.append(0x80 | UInt8(n))
+        } else if n <= 4095 {
+            out.append(0xE0 | UInt8(n >> 8))
+            out.append(UInt8(n & 0xFF))
+        } else {
+            out.append(0xF0)
+            for i in 0..<4 { out.append(UInt8(truncatingIfNeeded: n >> (8 * i))) }
+        }
+        out.append(contentsOf: s)
+        appendBacklen(out.count - start, to: &out)
+    }
+
+    static func appendBacklen(_ l: Int, to out: inout [UInt8]) {
+        if l <= 127 {
+            out.append(UInt8(l))
+        } else if l < 16383 {
+            out.append(UInt8(l >> 7)); out.append(UInt8(l & 127) | 128)
+        } else if l < 2_097_151 {
+            out.append(UInt8(l >> 14)); out.append(UInt8((l >> 7) & 127) | 128); out.append(UInt8(l & 127) | 128)
+        } else if l < 268_435_455 {
+            out.append(UInt8(l >> 21)); out.append(UInt8((l >> 14) & 127) | 128)
+            out.append(UInt8((l >> 7) & 127) | 128); out.append(UInt8(l & 127) | 128)
+        } else {
+            out.append(UInt8(l >> 28)); out.append(UInt8((l >> 21) & 127) | 128); out.append(UInt8((l >> 14) & 127) | 128)
+            out.append(UInt8((l >> 7) & 127) | 128); out.append(UInt8(l & 127) | 128)
+        }
+    }
+
+    /// One element at `p`: an integer, or the range of a string's bytes; and the offset of the next element.
+    /// nil when the bytes are not a well-formed element within `end`.
+    public static func element(_ b: [UInt8], at p: Int, end: Int) -> (int: Int64?, string: Range<Int>, next: Int)? {
+        guard p < end else { return nil }
+        let enc = b[p]
+        var int: Int64? = nil
+        var string = 0..<0
+        let size: Int
+        if enc & 0x80 == 0 {
+            int = Int64(enc); size = 1
+        } else if enc & 0xC0 == 0x80 {
+            let len = Int(enc & 0x3F)
+            string = (p + 1)..<(p + 1 + len); size = 1 + len
+        } else if enc & 0xE0 == 0xC0 {
+            guard p + 2 <= end else { return nil }
+            var v = Int64(enc & 0x1F) << 8 | Int64(b[p + 1])
+            if v >= 1 << 12 { v -= 1 << 13 }
+            int = v; size = 2
+        } else if enc & 0xF0 == 0xE0 {
+            guard p + 2 <= end else { return nil }
+            let len = Int(enc & 0x0F) << 8 | Int(b[p + 1])
+            string = (p + 2)..<(p + 2 + len); size = 2 + len
+        } else if enc == 0xF0 {
+            guard p + 5 <= end else { return nil }
+            let len = Int(b[p + 1]) | Int(b[p + 2]) << 8 | Int(b[p + 3]) << 16 | Int(b[p + 4]) << 24
+            string = (p + 5)..<(p + 5 + len); size = 5 + len
+        } else if enc >= 0xF1 && enc <= 0xF4 {
+            let width = [2, 3, 4, 8][Int(enc - 0xF1)]
+            guard p + 1 + width <= end else { return nil }
+            var u: UInt64 = 0
+            for i in 0..<width { u |= UInt64(b[p + 1 + i]) << (8 * UInt64(i)) }
+            let shift = UInt64(64 - 8 * width)
+            int = Int64(bitPattern: u << shift) >> Int64(shift)
+            size = 1 + width
+        } else {
+            return nil
+        }
+        let next = p + size + ListpackSize.backlen(size)
+        guard next <= end, string.upperBound <= end else { return nil }
+        return (int, string, next)
+    }
+}
+
+/// One macro node, as one listpack of Redis's rax, held in Redis's own bytes: a master entry (the first
+/// entry's field names) and entries delta-encoded against the master ID; deleted entries stay as tombstones
+/// until the node empties. An offset per entry gives O(log n) search inside the node.
 public struct StreamNode: Sendable, Equatable {
     public struct Item: Sendable, Equatable {
         public var id: StreamID
@@ -146,66 +247,59 @@ public struct StreamNode: Sendable, Equatable {
         }
     }
 
-    public var master: StreamID
-    public var masterFields: [Bytes]
-    public var items: [Item]
-    public var live: Int
-    public var deletedCount: Int
-    /// Listpack bytes of everything but the two counters at its start.
-    var bodyBytes: Int
+    public let master: StreamID
+    public let masterFields: [Bytes]
+    /// The listpack's elements after its two counters (valid, deleted): the master entry, then the items.
+    var body: [UInt8] = []
+    /// Offset in `body` of each item's flags element.
+    var offsets: [UInt32] = []
+    public private(set) var live = 0
+    public private(set) var deletedCount = 0
+    /// Elements in `body` (the listpack's header count, less the two counters).
+    var elementCount = 0
+
+    public static func == (a: StreamNode, b: StreamNode) -> Bool {
+        a.master == b.master && a.live == b.live && a.deletedCount == b.deletedCount && a.body == b.body
+    }
+
+    /// Entries, tombstones included.
+    public var count: Int { offsets.count }
 
     /// The node's listpack size (lpBytes), exactly as Redis would hold it.
     public var listpackBytes: Int {
-        bodyBytes + ListpackSize.integer(Int64(live)) + ListpackSize.integer(Int64(deletedCount))
+        ListpackSize.header + ListpackSize.terminator + ListpackSize.integer(Int64(live))
+            + ListpackSize.integer(Int64(deletedCount)) + body.count
     }
 
     init(first id: StreamID, fields: [Bytes]) {
-        master = id
-        masterFields = stride(from: 0, to: fields.count, by: 2).map { fields[$0] }
-        items = []
-        live = 0
-        deletedCount = 0
-        var b = ListpackSize.header + ListpackSize.terminator + ListpackSize.integer(Int64(masterFields.count))
-        for f in masterFields { b += ListpackSize.string(f.array) }
-        b += ListpackSize.integer(0)
-        bodyBytes = b
+        self.init(master: id, masterFields: stride(from: 0, to: fields.count, by: 2).map { fields[$0] }, items: [])
     }
 
-    /// A node as loaded from an RDB listpack (sizes recomputed from its content).
+    /// A node from its entries (an RDB listpack's, already decoded).
     public init(master: StreamID, masterFields: [Bytes], items: [Item]) {
         self.master = master
         self.masterFields = masterFields
-        self.items = []
-        live = 0
-        deletedCount = 0
-        var b = ListpackSize.header + ListpackSize.terminator + ListpackSize.integer(Int64(masterFields.count))
-        for f in masterFields { b += ListpackSize.string(f.array) }
-        b += ListpackSize.integer(0)
-        bodyBytes = b
+        body.reserveCapacity(64)
+        Listpack.appendInteger(Int64(masterFields.count), to: &body)
+        for f in masterFields { Listpack.appendString(f.array, to: &body) }
+        Listpack.appendInteger(0, to: &body)
+        elementCount = masterFields.count + 2
         for item in items { append(item) }
     }
 
-    static func itemBytes(_ item: Item, master: StreamID) -> Int {
-        let pairs = item.fields.count / 2
-        var b = ListpackSize.integer(Int64(item.flags))
-        b += ListpackSize.integer(Int64(bitPattern: item.id.ms &- master.ms))
-        b += ListpackSize.integer(Int64(bitPattern: item.id.seq &- master.seq))
-        var lpCount = pairs + 3
-        if !item.sameFields {
-            b += ListpackSize.integer(Int64(pairs))
-            lpCount += pairs + 1
-        }
-        for (i, f) in item.fields.enumerated() where !item.sameFields || i % 2 == 1 {
-            b += ListpackSize.string(f.array)
-        }
-        b += ListpackSize.integer(Int64(lpCount))
-        return b
-    }
-
     mutating func append(_ item: Item) {
-        bodyBytes += Self.itemBytes(item, master: master)
+        offsets.append(UInt32(body.count))
+        let pairs = item.fields.count / 2
+        Listpack.appendInteger(Int64(item.flags), to: &body)
+        Listpack.appendInteger(Int64(bitPattern: item.id.ms &- master.ms), to: &body)
+        Listpack.appendInteger(Int64(bitPattern: item.id.seq &- master.seq), to: &body)
+        if !item.sameFields { Listpack.appendInteger(Int64(pairs), to: &body) }
+        for (i, f) in item.fields.enumerated() where !item.sameFields || i % 2 == 1 {
+            Listpack.appendString(f.array, to: &body)
+        }
+        Listpack.appendInteger(Int64(item.sameFields ? pairs + 3 : 2 * pairs + 4), to: &body)
+        elementCount += item.sameFields ? pairs + 4 : 2 * pairs + 5
         if item.deleted { deletedCount += 1 } else { live += 1 }
-        items.append(item)
     }
 
     func matchesMaster(_ fields: [Bytes]) -> Bool {
@@ -214,24 +308,158 @@ public struct StreamNode: Sendable, Equatable {
         return true
     }
 
-    /// Marks the item at `index` deleted (the flags integer keeps its one-byte size).
-    mutating func markDeleted(_ index: Int) {
-        items[index].deleted = true
+    /// The flags integer of item `i` (always one byte: 0...3).
+    @inline(__always) func flags(_ i: Int) -> UInt8 { body[Int(offsets[i])] }
+
+    public func isDeleted(_ i: Int) -> Bool { flags(i) & 1 != 0 }
+
+    public func id(_ i: Int) -> StreamID {
+        let end = body.count
+        let f = Listpack.element(body, at: Int(offsets[i]), end: end)!
+        let ms = Listpack.element(body, at: f.next, end: end)!
+        let seq = Listpack.element(body, at: ms.next, end: end)!
+        return StreamID(ms: master.ms &+ UInt64(bitPattern: ms.int!), seq: master.seq &+ UInt64(bitPattern: seq.int!))
+    }
+
+    func value(_ e: (int: Int64?, string: Range<Int>, next: Int)) -> Bytes {
+        if let v = e.int { return Bytes(String(v).utf8) }
+        return Bytes(body[e.string])
+    }
+
+    /// Item `i` decoded: its ID, fields and flags.
+    public func item(_ i: Int) -> Item {
+        let end = body.count
+        let same = flags(i) & 2 != 0
+        let f = Listpack.element(body, at: Int(offsets[i]), end: end)!
+        let ms = Listpack.element(body, at: f.next, end: end)!
+        var e = Listpack.element(body, at: ms.next, end: end)!
+        let id = StreamID(ms: master.ms &+ UInt64(bitPattern: ms.int!), seq: master.seq &+ UInt64(bitPattern: e.int!))
+        var pairs = masterFields.count
+        if !same {
+            e = Listpack.element(body, at: e.next, end: end)!
+            pairs = Int(e.int!)
+        }
+        var fields: [Bytes] = []
+        fields.reserveCapacity(pairs * 2)
+        for k in 0..<pairs {
+            if same {
+                fields.append(masterFields[k])
+            } else {
+                e = Listpack.element(body, at: e.next, end: end)!
+                fields.append(value(e))
+            }
+            e = Listpack.element(body, at: e.next, end: end)!
+            fields.append(value(e))
+        }
+        return Item(id: id, fields: fields, deleted: flags(i) & 1 != 0, sameFields: same)
+    }
+
+    public var items: [Item] { (0..<count).map { item($0) } }
+
+    /// Marks item `i` deleted: the flags integer keeps its one-byte size, as lpReplace leaves it in Redis.
+    mutating func markDeleted(_ i: Int) {
+        body[Int(offsets[i])] |= 1
         live -= 1
         deletedCount += 1
     }
 
     /// Index of the first item with id >= `id` (tombstones included).
     func lowerBound(_ id: StreamID) -> Int {
-        var lo = 0, hi = items.count
+        var lo = 0, hi = count
         while lo < hi {
             let mid = (lo + hi) / 2
-            if items[mid].id < id { lo = mid + 1 } else { hi = mid }
+            if self.id(mid) < id { lo = mid + 1 } else { hi = mid }
         }
         return lo
     }
 
-    public var lastID: StreamID? { items.last?.id }
+    public var lastID: StreamID? { count > 0 ? id(count - 1) : nil }
+
+    /// The whole listpack, byte for byte as Redis's streamAppendItem/lpReplace leave it (header, counters,
+    /// elements, terminator).
+    public func listpack() -> [UInt8] {
+        var counters: [UInt8] = []
+        Listpack.appendInteger(Int64(live), to: &counters)
+        Listpack.appendInteger(Int64(deletedCount), to: &counters)
+        let total = ListpackSize.header + counters.count + body.count + ListpackSize.terminator
+        var out: [UInt8] = []
+        out.reserveCapacity(total)
+        for i in 0..<4 { out.append(UInt8(truncatingIfNeeded: total >> (8 * i))) }
+        let n = 2 + elementCount
+        let declared = n < 65535 ? n : 65535
+        out.append(UInt8(declared & 0xFF)); out.append(UInt8(declared >> 8))
+        out.append(contentsOf: counters)
+        out.append(contentsOf: body)
+        out.append(0xFF)
+        return out
+    }
+}
+
+extension StreamNode {
+    /// A node from its listpack bytes (as `listpack()` writes them and Redis stores them); nil when the bytes
+    /// are not a well-formed stream node.
+    public init?(master: StreamID, listpack lp: [UInt8]) {
+        guard lp.count >= 7, lp[lp.count - 1] == 0xFF else { return nil }
+        let total = Int(lp[0]) | Int(lp[1]) << 8 | Int(lp[2]) << 16 | Int(lp[3]) << 24
+        guard total == lp.count else { return nil }
+        let end = lp.count - 1
+        var elements: [(int: Int64?, string: Range<Int>)] = []
+        var p = 6
+        while p < end {
+            guard let e = Listpack.element(lp, at: p, end: end) else { return nil }
+            elements.append((e.int, e.string))
+            p = e.next
+        }
+        guard p == end else { return nil }
+        let values = elements.map { e -> Bytes in e.int.map { Bytes(String($0).utf8) } ?? Bytes(lp[e.string]) }
+        guard let node = StreamNode(master: master, elements: values) else { return nil }
+        self = node
+    }
+
+    /// A node from its listpack's elements (integers as decimal text), validated: counters, master entry,
+    /// each item's shape and lp-count, ascending IDs.
+    public init?(master: StreamID, elements e: [Bytes]) {
+        var p = 0
+        func int() -> Int64? {
+            guard p < e.count, let v = ListpackSize.strictInt64(e[p].array) else { return nil }
+            p += 1
+            return v
+        }
+        guard let live = int(), let deleted = int(), let masterCount = int(), masterCount >= 0,
+              p + Int(masterCount) <= e.count else { return nil }
+        let masterFields = Array(e[p..<(p + Int(masterCount))])
+        p += Int(masterCount)
+        guard int() == 0 else { return nil }
+        var items: [StreamNode.Item] = []
+        var previous: StreamID?
+        while p < e.count {
+            guard let flags = int(), flags >= 0 && flags <= 3, let msDelta = int(), let seqDelta = int() else { return nil }
+            let same = flags & 2 != 0
+            let pairs: Int
+            if same { pairs = Int(masterCount) } else {
+                guard let n = int(), n >= 0 else { return nil }
+                pairs = Int(n)
+            }
+            var fields: [Bytes] = []
+            fields.reserveCapacity(pairs * 2)
+            for i in 0..<pairs {
+                if same { fields.append(masterFields[i]) } else {
+                    guard p < e.count else { return nil }
+                    fields.append(e[p]); p += 1
+                }
+                guard p < e.count else { return nil }
+                fields.append(e[p]); p += 1
+            }
+            guard let lpCount = int(), lpCount == Int64(same ? pairs + 3 : 2 * pairs + 4) else { return nil }
+            let id = StreamID(ms: master.ms &+ UInt64(bitPattern: msDelta), seq: master.seq &+ UInt64(bitPattern: seqDelta))
+            if let previous, !(previous < id) { return nil }
+            previous = id
+            items.append(StreamNode.Item(id: id, fields: fields, deleted: flags & 1 != 0, sameFields: same))
+        }
+        let node = StreamNode(master: master, masterFields: masterFields, items: items)
+        guard node.live == live, node.deletedCount == deleted else { return nil }
+        self = node
+    }
 }
 
 extension StreamNode.Item {
@@ -440,13 +668,13 @@ public struct StreamValue: Sendable, Equatable {
         guard !nodes.isEmpty else { return nil }
         let n = nodeIndex(for: id)
         let i = nodes[n].lowerBound(id)
-        guard i < nodes[n].items.count, nodes[n].items[i].id == id, !nodes[n].items[i].deleted else { return nil }
+        guard i < nodes[n].count, nodes[n].id(i) == id, !nodes[n].isDeleted(i) else { return nil }
         return (n, i)
     }
 
     public func entry(_ id: StreamID) -> StreamEntry? {
         guard let (n, i) = position(of: id) else { return nil }
-        let item = nodes[n].items[i]
+        let item = nodes[n].item(i)
         return StreamEntry(id: item.id, fields: item.fields)
     }
 
@@ -460,13 +688,15 @@ public struct StreamValue: Sendable, Equatable {
             var n = nodeIndex(for: start)
             var i = nodes[n].lowerBound(start)
             while n < nodes.count {
-                let items = nodes[n].items
-                while i < items.count {
-                    let item = items[i]
-                    if item.id > end { return out }
-                    if !item.deleted {
+                let node = nodes[n]
+                while i < node.count {
+                    if !node.isDeleted(i) {
+                        let item = node.item(i)
+                        if item.id > end { return out }
                         out.append(StreamEntry(id: item.id, fields: item.fields))
                         if count > 0 && out.count == count { return out }
+                    } else if node.id(i) > end {
+                        return out
                     }
                     i += 1
                 }
@@ -476,21 +706,23 @@ public struct StreamValue: Sendable, Equatable {
         } else {
             var n = nodeIndex(for: end)
             var i = nodes[n].lowerBound(end)
-            if i < nodes[n].items.count && nodes[n].items[i].id == end { i += 1 }
+            if i < nodes[n].count && nodes[n].id(i) == end { i += 1 }
             i -= 1
             while n >= 0 {
-                let items = nodes[n].items
+                let node = nodes[n]
                 while i >= 0 {
-                    let item = items[i]
-                    if item.id < start { return out }
-                    if !item.deleted {
+                    if !node.isDeleted(i) {
+                        let item = node.item(i)
+                        if item.id < start { return out }
                         out.append(StreamEntry(id: item.id, fields: item.fields))
                         if count > 0 && out.count == count { return out }
+                    } else if node.id(i) < start {
+                        return out
                     }
                     i -= 1
                 }
                 n -= 1
-                if n >= 0 { i = nodes[n].items.count - 1 }
+                if n >= 0 { i = nodes[n].count - 1 }
             }
         }
         return out
@@ -499,7 +731,7 @@ public struct StreamValue: Sendable, Equatable {
     /// The last live entry's ID (streamLastValidID), nil when empty.
     public var lastValidID: StreamID? {
         for node in nodes.reversed() {
-            if let item = node.items.last(where: { !$0.deleted }) { return item.id }
+            if let i = (0..<node.count).last(where: { !node.isDeleted($0) }) { return node.id(i) }
         }
         return nil
     }
@@ -507,13 +739,13 @@ public struct StreamValue: Sendable, Equatable {
     /// The first live entry's ID.
     public var firstValidID: StreamID? {
         for node in nodes {
-            if let item = node.items.first(where: { !$0.deleted }) { return item.id }
+            if let i = (0..<node.count).first(where: { !node.isDeleted($0) }) { return node.id(i) }
         }
         return nil
     }
 
     /// The first entry's ID counting tombstones (streamGetEdgeID with skip_tombstones = 0), 0-0 when empty.
-    var firstIDWithTombstones: StreamID { nodes.first?.items.first?.id ?? .zero }
+    var firstIDWithTombstones: StreamID { nodes.first.map { $0.id(0) } ?? .zero }
 
     // MARK: deleting
 
@@ -565,15 +797,14 @@ public struct StreamValue: Sendable, Equatable {
             }
             if approximate { break }
             var fromNode = 0
-            for i in 0..<nodes[n].items.count {
-                let item = nodes[n].items[i]
+            for i in 0..<nodes[n].count {
                 let stop: Bool
                 switch strategy {
                 case .maxLength(let maxlen): stop = length <= maxlen
-                case .minID(let minid): stop = item.id >= minid
+                case .minID(let minid): stop = nodes[n].id(i) >= minid
                 }
                 if stop { break }
-                if !item.deleted {
+                if !nodes[n].isDeleted(i) {
                     nodes[n].markDeleted(i)
                     fromNode += 1
                     length -= 1
@@ -717,15 +948,7 @@ extension StreamValue {
         w.uint(UInt64(nodes.count))
         for node in nodes {
             w.id(node.master)
-            w.uint(UInt64(node.masterFields.count))
-            for f in node.masterFields { w.bytes(f) }
-            w.uint(UInt64(node.items.count))
-            for item in node.items {
-                w.uint(UInt64(item.flags))
-                w.id(item.id)
-                w.uint(UInt64(item.fields.count))
-                for f in item.fields { w.bytes(f) }
-            }
+            w.bytes(Bytes(node.listpack()))
         }
         w.uint(UInt64(groups.count))
         for g in groups {
@@ -749,18 +972,10 @@ extension StreamValue {
         self.init()
         lastID = last; firstID = first; maxDeletedID = maxDel; entriesAdded = added
         for _ in 0..<nodeCount {
-            guard let master = r.id(), let mfc = r.uint() else { return nil }
-            var mf: [Bytes] = []
-            for _ in 0..<mfc { guard let f = r.blob() else { return nil }; mf.append(f) }
-            guard let ic = r.uint() else { return nil }
-            var items: [StreamNode.Item] = []
-            for _ in 0..<ic {
-                guard let flags = r.uint(), let id = r.id(), let fc = r.uint() else { return nil }
-                var fields: [Bytes] = []
-                for _ in 0..<fc { guard let f = r.blob() else { return nil }; fields.append(f) }
-                items.append(StreamNode.Item(id: id, fields: fields, deleted: flags & 1 != 0, sameFields: flags & 2 != 0))
+            guard let master = r.id(), let lp = r.blob(), let node = StreamNode(master: master, listpack: lp.array) else {
+                return nil
             }
-            nodes.append(StreamNode(master: master, masterFields: mf, items: items))
+            nodes.append(node)
         }
         length = Int(len)
         guard let gc = r.uint() else { return nil }
