@@ -302,6 +302,11 @@ public struct StreamNode: Sendable, Equatable {
         if item.deleted { deletedCount += 1 } else { live += 1 }
     }
 
+    mutating func shrinkToFit() {
+        body = body.withUnsafeBufferPointer { Array($0) }
+        offsets = offsets.withUnsafeBufferPointer { Array($0) }
+    }
+
     func matchesMaster(_ fields: [Bytes]) -> Bool {
         guard fields.count == masterFields.count * 2 else { return false }
         for i in 0..<masterFields.count where fields[2 * i] != masterFields[i] { return false }
@@ -403,17 +408,52 @@ extension StreamNode {
         let total = Int(lp[0]) | Int(lp[1]) << 8 | Int(lp[2]) << 16 | Int(lp[3]) << 24
         guard total == lp.count else { return nil }
         let end = lp.count - 1
-        var elements: [(int: Int64?, string: Range<Int>)] = []
+        // Walks the elements once, recording where each item starts; values stay undecoded.
         var p = 6
-        while p < end {
+        func next() -> (int: Int64?, string: Range<Int>, next: Int)? {
             guard let e = Listpack.element(lp, at: p, end: end) else { return nil }
-            elements.append((e.int, e.string))
             p = e.next
+            return e
         }
-        guard p == end else { return nil }
-        let values = elements.map { e -> Bytes in e.int.map { Bytes(String($0).utf8) } ?? Bytes(lp[e.string]) }
-        guard let node = StreamNode(master: master, elements: values) else { return nil }
-        self = node
+        func int() -> Int64? { next()?.int }
+        guard let live = int(), let deleted = int() else { return nil }
+        let bodyStart = p
+        guard let masterCount = int(), masterCount >= 0 else { return nil }
+        var masterFields: [Bytes] = []
+        for _ in 0..<masterCount {
+            guard let e = next() else { return nil }
+            masterFields.append(e.int.map { Bytes(String($0).utf8) } ?? Bytes(lp[e.string]))
+        }
+        guard int() == 0 else { return nil }
+        self.master = master
+        self.masterFields = masterFields
+        var offsets: [UInt32] = []
+        var elementCount = Int(masterCount) + 2
+        var counted = (live: 0, deleted: 0)
+        var previous: StreamID?
+        while p < end {
+            offsets.append(UInt32(p - bodyStart))
+            guard let flags = int(), flags >= 0 && flags <= 3, let ms = int(), let seq = int() else { return nil }
+            let same = flags & 2 != 0
+            var pairs = Int(masterCount)
+            if !same {
+                guard let n = int(), n >= 0 else { return nil }
+                pairs = Int(n)
+            }
+            for _ in 0..<(same ? pairs : 2 * pairs) { guard next() != nil else { return nil } }
+            guard let lpCount = int(), lpCount == Int64(same ? pairs + 3 : 2 * pairs + 4) else { return nil }
+            elementCount += same ? pairs + 4 : 2 * pairs + 5
+            let id = StreamID(ms: master.ms &+ UInt64(bitPattern: ms), seq: master.seq &+ UInt64(bitPattern: seq))
+            if let previous, !(previous < id) { return nil }
+            previous = id
+            if flags & 1 != 0 { counted.deleted += 1 } else { counted.live += 1 }
+        }
+        guard counted.live == live, counted.deleted == deleted else { return nil }
+        self.body = Array(lp[bodyStart..<end])
+        self.offsets = offsets
+        self.live = counted.live
+        self.deletedCount = counted.deleted
+        self.elementCount = elementCount
     }
 
     /// A node from its listpack's elements (integers as decimal text), validated: counters, master entry,
@@ -641,7 +681,11 @@ public struct StreamValue: Sendable, Equatable {
                 newNode = true
             }
         }
-        if newNode { nodes.append(StreamNode(first: id, fields: fields)) }
+        if newNode {
+            // The full node will not grow again: give back its spare capacity (Redis's lpShrinkToFit).
+            if !nodes.isEmpty { nodes[nodes.count - 1].shrinkToFit() }
+            nodes.append(StreamNode(first: id, fields: fields))
+        }
         let n = nodes.count - 1
         let same = nodes[n].matchesMaster(fields)
         nodes[n].append(StreamNode.Item(id: id, fields: fields, deleted: false, sameFields: same))
