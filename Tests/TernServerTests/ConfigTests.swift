@@ -298,6 +298,7 @@ final class ConfigTests: XCTestCase {
             "notify-keyspace-events": "KEx$",
             "save": "100 10 20 5", "dbfilename": "x.rdb", "rdbcompression": "no", "rdbchecksum": "no",
             "stop-writes-on-bgsave-error": "no", "enable-module-command": "local",
+            "stream-node-max-bytes": "8kb", "stream-node-max-entries": "50",
         ]
         for d in ConfigRegistry.directives where d.name != "dir" {
             guard let v = values[d.name] else { return XCTFail("no test value for \(d.name)") }
