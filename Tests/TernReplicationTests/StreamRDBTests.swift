@@ -1,6 +1,6 @@
 import TernStorage
 import XCTest
-@testable import TernReplication
+@testable import TernRDB
 
 final class StreamRDBTests: XCTestCase {
     /// DUMP of a stream from a stock Redis 7.0.15 (rdbcompression no): entries 1-1 (a 1 b x), 1-2 deleted,
