@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import REDIS_BIN, TERN_BACKEND, TERN_BIN, ServerProcess
+from conftest import REDIS_BIN, TERN_BACKEND, ServerProcess, tern_argv
 from respwire import RawConnection, is_error
 
 DEADLINE = 20.0
@@ -350,7 +350,7 @@ def test_approximate_trimming_follows_redis_nodes(pair2):
     p.cmd("XTRIM", "small", "MAXLEN", "~", "20")
     p.cmd("XADD", "small", "MAXLEN", "~", "10", "100-0", "f", "v")
     p.cmd("XRANGE", "small", "-", "+")
-    p.cmd("CONFIG", "GET", "stream-node-max-*", unordered=True)
+    p.cmd("CONFIG", "GET", "stream-node-max-*", unordered="pairs")
     p.cmd("CONFIG", "SET", "stream-node-max-entries", "100")
     p.cmd("CONFIG", "SET", "stream-node-max-bytes", "4096")
 
@@ -622,13 +622,9 @@ def workdir():
 
 
 def tern_server(workdir, name, *extra):
-    def argv(port):
-        a = [TERN_BIN, "--port", str(port), "--bind", "127.0.0.1", "--dir", workdir, "--backend", TERN_BACKEND,
-             "--repl-diskless-sync-delay", "0", "--save", ""]
-        if TERN_BACKEND == "lmdb":
-            a += ["--lmdb-path", os.path.join(workdir, "lmdb-" + name)]
-        return a + list(extra)
-    return ServerProcess(name, argv)
+    return ServerProcess(name, lambda port: tern_argv(
+        port, ["--dir", workdir, "--repl-diskless-sync-delay", "0", "--save", "", *extra],
+        lmdb_path=os.path.join(workdir, "lmdb-" + name)))
 
 
 def stock_server(workdir, *extra):
