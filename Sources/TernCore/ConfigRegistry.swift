@@ -170,6 +170,9 @@ public enum ConfigRegistry {
         bool("latency-tracking", mutable: true, \.latencyTracking),
         latencyTrackingInfoPercentiles(),
         enumeration("enable-debug-command", ["no", "yes", "local"], mutable: false, \.enableDebugCommand),
+        // Streams
+        integer("stream-node-max-bytes", kind: .memory, min: 0, max: longMax, mutable: true, \.streamNodeMaxBytes),
+        integer("stream-node-max-entries", min: 0, max: Int64.max, mutable: true, \.streamNodeMaxEntries),
         // Memory
         maxmemory(),
         enumeration("maxmemory-policy", memoryPolicies, mutable: true, \.maxMemoryPolicy),

@@ -120,6 +120,14 @@ public struct DatasetDigest: Equatable {
                 element.mix(v.array)
                 xor(element.bytes)
             }
+        case .stream(let s):
+            // Each live entry in ID order: "<ms>.<seq>", then its fields and values.
+            for node in s.nodes {
+                for item in node.items where !item.deleted {
+                    mix(Array("\(item.id.ms).\(item.id.seq)".utf8))
+                    for element in item.fields { mix(element.array) }
+                }
+            }
         }
         if hasExpiry { xor(Array("!!expire!!".utf8)) }
     }

@@ -90,6 +90,10 @@ public final class ServerConfig {
     /// `latency-tracking-info-percentiles`: the percentiles INFO latencystats shows.
     public var latencyTrackingInfoPercentiles: [Double] = [50, 99, 99.9]
 
+    // Streams: the size of a macro node (a listpack of Redis's rax), which sets approximate trimming's grain.
+    public var streamNodeMaxBytes: Int = 4096
+    public var streamNodeMaxEntries: Int = 100
+
     // Memory
     public var maxMemory: Int = 0
     public var maxMemoryPolicy: String = "noeviction"

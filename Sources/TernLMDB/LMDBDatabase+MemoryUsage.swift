@@ -41,6 +41,8 @@ extension LMDBDatabase {
             case .hash: bytes += try range(Enc.tagHash, records: h.count)
             case .set: bytes += try range(Enc.tagSet, records: h.count)
             case .zset: bytes += try range(Enc.tagZMember, records: h.count) + range(Enc.tagZScore, records: h.count)
+            // A stream is one serialized record.
+            case .stream: bytes += try range(Enc.tagStream, records: 1)
             }
             return bytes * pageSize / (pageSize - Self.pageHeader)
         }

@@ -74,6 +74,12 @@ public enum MemoryFootprint {
             let leaves = (z.count + 47) / 48
             let tree = z.count * entryStride * 4 / 3 + leaves * (mallocChunk(64) + 3 * mallocChunk(32))
             return table + tree + sampled(z.scores.keys, count: z.count, bytes)
+        case .stream(let s):
+            // The node array, and per node its entries' IDs and field/value bytes (sampled nodes).
+            let array = arrayBuffer(capacity: s.nodes.count, stride: MemoryLayout<StreamNode>.stride)
+            return array + sampled(s.nodes, count: s.nodes.count) { node in
+                node.items.reduce(0) { $0 + 16 + $1.fields.reduce(0) { $0 + $1.count + 1 } }
+            }
         }
     }
 }

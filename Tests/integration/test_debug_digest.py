@@ -60,6 +60,9 @@ def write_mixed_dataset(server):
     c.zadd("bigzset", {"m%d" % i: i / 3 for i in range(300)})
     c.hset("hashttl", "f", "v")
     c.pexpire("hashttl", 900000)
+    for i in range(1, 150):
+        c.xadd("stream", {"f": i, "g": "v%d" % i} if i % 3 else {"other": i}, id="%d-%d" % (i, i % 4))
+    c.xdel("stream", "7-3", "8-0")
     c5 = client(server, 5)
     c5.set("s", "other db")
     c5.rpush("list", "z", "y")
@@ -69,7 +72,7 @@ def write_mixed_dataset(server):
 
 
 ALL_KEYS = ["s", "int", "neg", "big", "bin", "app", "ttl", "list", "biglist", "intset", "set", "bigset", "hash",
-            "bighash", "zset", "bigzset", "hashttl", "nokey"]
+            "bighash", "zset", "bigzset", "hashttl", "stream", "nokey"]
 
 
 def test_digest_equals_stock_redis(servers):

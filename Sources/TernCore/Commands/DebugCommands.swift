@@ -244,6 +244,7 @@ enum DebugCommands {
         case .zset(let z): lines += z.ordered.map { "\(ServerState.quoted($0.member.array)) \($0.score)" }
         case .set(let s): lines += s.map { ServerState.quoted($0.array) }
         case .string(let s): lines.append(ServerState.quoted(s.array))
+        case .stream(let s): lines += s.nodes.flatMap(\.items).map { "\($0.id.ms)-\($0.id.seq)" }
         }
         print(lines.joined(separator: "\n"))
         fflush(stdout)
