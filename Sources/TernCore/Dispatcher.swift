@@ -98,7 +98,13 @@ extension ServerState {
             client.output.writeStaticString("+QUEUED\r\n")
             return .done
         }
+        if let tracking, tracking.clientCount > 0 { tracking.enforceLimit() }
         call(ctx, spec, arguments)
+        // CLIENT CACHING yes|no holds for the next command only (a transaction's: until EXEC).
+        if client.flags.contains(.trackingCaching) && !client.flags.contains(.multi)
+            && (spec.parent ?? spec).name != "client" {
+            client.flags.remove(.trackingCaching)
+        }
         serveBlockedClients()
         return client.closing ? .close : .done
     }
@@ -203,6 +209,11 @@ extension ServerState {
             pendingEffects.append(Effect(db: db, arguments: arguments))
         }
         endUnit()
+        if spec.flags.contains(.readonly) && client.flags.contains(.tracking)
+            && !client.flags.contains(.trackingBcast) {
+            tracking?.remember(client, spec, arguments)
+        }
+        if !nested, let tracking { tracking.commandEnded(client) }
 
         // A command that parked the client is counted when it is served, times out or is unblocked.
         if client.flags.contains(.blocked) { return }

@@ -131,6 +131,12 @@ public final class ServerState {
     /// each registers its own clean-up hooks.
     public lazy var pubsub = PubSub(server: self)
     lazy var watches = WatchTable(server: self)
+    /// Client-side caching (Tracking.swift): nil until a client turns tracking on.
+    public internal(set) var tracking: Tracking?
+    /// Set by the server: runs its argument once the current event-loop pass is done (BCAST invalidations).
+    public var trackingAfterPass: ((@escaping () -> Void) -> Void)? {
+        didSet { tracking?.afterPass = trackingAfterPass }
+    }
     /// The client whose command is running (nil outside commands, e.g. active expiry): pub/sub messages
     /// for it go to its reply stream, in order with its replies.
     public internal(set) var currentClient: Client?
