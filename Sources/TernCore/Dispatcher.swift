@@ -50,9 +50,10 @@ extension ServerState {
             reject(ctx, refusal, spec)
             return .done
         }
-        if pausedUntilMillis > commandTimeMillis && !client.flags.contains(.master) {
+        if (pausedUntilMillis > commandTimeMillis || writesPausedForFailover) && !client.flags.contains(.master) {
             let isWrite = spec.flags.contains(.write) || spec.flags.contains(.mayReplicate)
-            if !pauseWritesOnly || isWrite { return .paused }
+            let allPaused = pausedUntilMillis > commandTimeMillis && !pauseWritesOnly
+            if allPaused || isWrite { return .paused }
         }
         if loading && !spec.flags.contains(.loading) {
             reject(ctx, Self.loadingError, spec)
