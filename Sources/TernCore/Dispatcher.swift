@@ -99,7 +99,13 @@ extension ServerState {
             client.output.writeStaticString("+QUEUED\r\n")
             return .done
         }
-        if let tracking, tracking.clientCount > 0 { tracking.enforceLimit() }
+        if let tracking, tracking.clientCount > 0 {
+            // As Redis's processCommand, with this client current: its own invalidations follow its reply.
+            let previous = currentClient
+            currentClient = client
+            tracking.enforceLimit()
+            currentClient = previous
+        }
         call(ctx, spec, arguments)
         // CLIENT CACHING yes|no holds for the next command only (a transaction's: until EXEC).
         if client.flags.contains(.trackingCaching) && !client.flags.contains(.multi)
