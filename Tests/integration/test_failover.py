@@ -49,6 +49,15 @@ def in_sync(master, replica):
     wait_until(check, "replica in sync")
 
 
+def master_and_replica(nodes, master_kind, replica_kind):
+    """A master and its replica, started and tracked for clean-up."""
+    master = node(master_kind)
+    nodes.append(master)
+    replica = node(replica_kind, master.port)
+    nodes.append(replica)
+    return master, replica
+
+
 @pytest.fixture
 def nodes():
     started = []
@@ -86,10 +95,7 @@ def test_errors_without_replicas_as_redis(pair2, args):
 
 @pytest.mark.parametrize("kind", ["tern", "redis"])
 def test_errors_with_a_replica(nodes, kind):
-    master = node(kind)
-    nodes.append(master)
-    replica = node(kind, master.port)
-    nodes.append(replica)
+    master, replica = master_and_replica(nodes, kind, kind)
     in_sync(master, replica)
     with RawConnection(master.port) as m, RawConnection(replica.port) as r:
         assert r.call("FAILOVER") == ("-", b"ERR FAILOVER is not valid when server is a replica.")
@@ -106,10 +112,7 @@ def test_errors_with_a_replica(nodes, kind):
 @pytest.mark.parametrize("kinds", [("tern", "tern"), ("tern", "redis"), ("redis", "tern")],
                          ids=["tern-to-tern", "tern-to-stock-replica", "stock-to-tern-replica"])
 def test_failover_switches_roles(nodes, kinds):
-    master = node(kinds[0])
-    nodes.append(master)
-    replica = node(kinds[1], master.port)
-    nodes.append(replica)
+    master, replica = master_and_replica(nodes, *kinds)
     with RawConnection(master.port) as m:
         for i in range(100):
             m.call("SET", "k%d" % i, "v%d" % i)
@@ -134,10 +137,7 @@ def test_failover_switches_roles(nodes, kinds):
 
 @pytest.mark.parametrize("kind", ["tern", "redis"])
 def test_failover_to_any_replica(nodes, kind):
-    master = node(kind)
-    nodes.append(master)
-    replica = node(kind, master.port)
-    nodes.append(replica)
+    master, replica = master_and_replica(nodes, kind, kind)
     with RawConnection(master.port) as m:
         m.call("SET", "a", "1")
     in_sync(master, replica)
@@ -167,10 +167,7 @@ def no_reply_yet(conn):
 
 @pytest.mark.parametrize("kind", ["tern", "redis"])
 def test_writes_wait_and_abort(nodes, kind):
-    master = node(kind)
-    nodes.append(master)
-    replica = node(kind, master.port)
-    nodes.append(replica)
+    master, replica = master_and_replica(nodes, kind, kind)
     in_sync(master, replica)
     os.kill(replica.proc.pid, signal.SIGSTOP)
     with RawConnection(master.port) as m:

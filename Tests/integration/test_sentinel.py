@@ -237,6 +237,7 @@ def test_sentinel_failover_repeated():
             first = "+switch-master" in result["events"] and not result["aborted"]
             report.append("%s run %d: first-attempt=%s sdown->switch=%.2fs aborted=%s" % (
                 kind, i + 1, first, result.get("sdown_to_switch", -1), result["aborted"]))
+            print(report[-1], flush=True)
             if not first:
                 failures.append(result)
     print("\n".join(report))
