@@ -144,7 +144,7 @@ public final class Tracking {
     }
 
     /// trackingInvalidateKeysOnFlush: one null ("every key") to every tracking client, and the table is emptied.
-    /// A FLUSHALL empties each database in turn: `once` keeps it to one message per command.
+    /// A FLUSHALL empties each database in turn: `flushNotified` keeps it to one message per command.
     func flushed() {
         if !flushNotified {
             flushNotified = true
@@ -220,7 +220,9 @@ public final class Tracking {
             return
         }
         var effort = 100 * (limitMisses + 1)
-        while effort > 0, let key = table.keys.randomElementCheap() {
+        // Some key (the first in hash order, as arbitrary as Redis's random walk, without the O(n) walk of
+        // `randomElement()`).
+        while effort > 0, let key = table.keys.first {
             effort -= 1
             invalidate(key, bySelf: false, broadcast: false)
             if table.count <= max {
@@ -292,12 +294,6 @@ public final class Tracking {
         out.writeRESPArrayHeader(keys.count)
         for key in keys { out.writeRESPBulk(key.array) }
     }
-}
-
-extension Dictionary.Keys {
-    /// Some key, without the O(n) walk of `randomElement()`: the first bucket in hash order, which is as
-    /// arbitrary as Redis's random walk for evicting tracked keys.
-    func randomElementCheap() -> Element? { first }
 }
 
 extension ServerState {
