@@ -121,6 +121,8 @@ public final class Client {
         if flags.contains(.trackingBcast) { s += "B" }
         if flags.contains(.dirtyCAS) { s += "d" }
         if flags.contains(.closeAfterReply) { s += "c" }
+        // Closed by CLIENT KILL or an output limit, not yet gone (Redis's CLIENT_CLOSE_ASAP).
+        if closing && !flags.contains(.closeAfterReply) { s += "A" }
         if flags.contains(.unixSocket) { s += "U" }
         if flags.contains(.readonly) { s += "r" }
         if flags.contains(.noEvict) { s += "e" }

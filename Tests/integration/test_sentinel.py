@@ -187,9 +187,15 @@ def run_failover(kind, kill_delay=0.0):
                    "SENTINEL REPLICAS listing both")
         reps = [dict(zip(*[iter(r)] * 2)) for r in value(s.call("SENTINEL", "REPLICAS", "mymaster"))]
         result["replica_ports"] = sorted(int(r[b"port"]) for r in reps)
-        wait_until(lambda: all(b"s_down" not in dict(zip(*[iter(r)] * 2))[b"flags"]
-                               for r in value(s.call("SENTINEL", "REPLICAS", "mymaster"))),
-                   FOLLOW_TIMEOUT, "replicas seen up by sentinel")
+        def replicas_settled():
+            entries = [dict(zip(*[iter(r)] * 2)) for r in value(s.call("SENTINEL", "REPLICAS", "mymaster"))]
+            return all(e[b"flags"] == b"slave" and e[b"master-link-status"] == b"ok" for e in entries) and entries
+        entries = wait_until(replicas_settled, FOLLOW_TIMEOUT, "replicas seen up and linked by sentinel")
+        # What Sentinel learnt from each replica's INFO, as it learns it from stock Redis replicas.
+        result["replica_view"] = sorted(
+            tuple((k.decode(), e[k].decode()) for k in (b"flags", b"role-reported", b"master-link-status",
+                                                        b"master-host", b"slave-priority", b"replica-announced"))
+            for e in entries)
         masters = value(s.call("SENTINEL", "MASTERS"))
         result["masters"] = [dict(zip(*[iter(m)] * 2))[b"port"] for m in masters]
         result["ok_ports"] = (old_port, other.port, promoted.port)
@@ -213,6 +219,9 @@ def check(result):
     assert result["replica_ports"] == sorted([old_port, other_port])
     assert result["masters"] == [str(new_port).encode()]
     assert result["old_master_data"] == b"v49"
+    view = [dict(e) for e in result["replica_view"]]
+    assert view == [{"flags": "slave", "role-reported": "slave", "master-link-status": "ok",
+                     "master-host": "127.0.0.1", "slave-priority": "100", "replica-announced": "1"}] * 2, view
 
 
 # The stock Redis reference runs with SENTINEL_REFERENCE=1 (and in the repeated runs): the default run stays at
