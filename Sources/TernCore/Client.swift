@@ -91,6 +91,8 @@ public final class Client {
     public var closing = false
     /// Bytes buffered but not yet parsed (CLIENT LIST qbuf).
     public var queryBufferBytes: Int = 0
+    /// Room left in the query buffer's allocation (qbuf-free).
+    public var queryBufferFree: Int = 0
     public var libName: String = ""
     public var libVersion: String = ""
     /// CLIENT TRACKING REDIRECT id (0: none) and the BCAST prefixes registered, in registration order.

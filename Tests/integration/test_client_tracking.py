@@ -430,6 +430,11 @@ def test_client_list_tracking_fields(pair2):
     # The same fields, in the same order, as Redis 7.0.
     names = [[p.split("=", 1)[0] for p in value(c.call("CLIENT", "INFO")).decode().split()] for c in (pair2.t, pair2.r)]
     assert names[0] == names[1]
+    # The query buffer holds the running command, as Redis's does; events and the output list agree too.
+    lines = [value(c.call("CLIENT", "INFO")).decode() for c in (pair2.t, pair2.r)]
+    for name in ("qbuf", "multi", "events", "oll", "omem", "cmd", "user", "db"):
+        assert client_field(lines[0], name) == client_field(lines[1], name), name
+    assert int(client_field(lines[0], "qbuf-free")) > 0
 
 
 # -- CLIENT REPLY

@@ -197,7 +197,7 @@ enum ClientCommands {
         // obl: replies built but not handed to the connection; omem/oll: what the connection still queues.
         let pending = isSelf ? 0 : client.output.readableBytes
         let queued = client.transport?.pendingOutputBytes ?? 0
-        let totalMemory = client.queryBufferBytes + argvMem + multiMem + client.output.capacity + queued
+        let totalMemory = client.queryBufferBytes + client.queryBufferFree + argvMem + multiMem + client.output.capacity + queued
         let command = (isSelf ? ctx.spec : client.lastCommand)?.fullName ?? "NULL"
         var s = "id=\(client.id)"
         s += " addr=\(address)"
@@ -211,7 +211,7 @@ enum ClientCommands {
         let subs = ctx.server.pubsub.counts(for: client)
         s += " sub=\(subs.channels) psub=\(subs.patterns) ssub=\(subs.shardChannels)"
         s += " multi=\(multi)"
-        s += " qbuf=\(client.queryBufferBytes) qbuf-free=0"
+        s += " qbuf=\(client.queryBufferBytes) qbuf-free=\(client.queryBufferFree)"
         s += " argv-mem=\(argvMem)"
         s += " multi-mem=\(multiMem)"
         s += " rbs=\(client.output.capacity) rbp=\(client.output.writerIndex)"
