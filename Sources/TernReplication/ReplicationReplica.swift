@@ -210,6 +210,9 @@ public final class ReplicationReplica {
         historyUsable = useOwnHistory
         masterHost = host
         masterPort = port
+        // CONFIG GET / REWRITE replicaof follow the current master, as Redis's masterhost (Sentinel's
+        // SLAVEOF + CONFIG REWRITE must survive a restart).
+        server.config.replicaOf = "\(host) \(port)"
         server.isReplica = true
         state = .connect
         nextAttemptMillis = 0
@@ -221,6 +224,7 @@ public final class ReplicationReplica {
         dropLink()
         masterHost = nil
         masterPort = 0
+        server.config.replicaOf = ""
         state = .none
         server.isReplica = false
         // PSYNC2: a new id from here, the old one still good up to this offset; our replicas reconnect to learn it.

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import REDIS_BIN, ServerProcess, tern_argv
+from conftest import REDIS_BIN, TERN_BIN, ServerProcess, backend_args, tern_argv
 from respwire import RawConnection, value
 
 DEADLINE = 20.0
@@ -190,3 +190,27 @@ def test_writes_wait_and_abort(nodes, kind):
         assert info(master.port)["role"] == "master"
         assert m.call("SET", "still", "master") == ("+", b"OK")
     os.kill(replica.proc.pid, signal.SIGCONT)
+
+
+@pytest.mark.parametrize("kind", ["tern", "redis"])
+def test_replicaof_at_run_time_reaches_config_get_and_rewrite(nodes, kind, tmp_path):
+    """What Sentinel relies on: SLAVEOF / REPLICAOF NO ONE followed by CONFIG REWRITE survive a restart."""
+    master = node(kind)
+    nodes.append(master)
+    conf = tmp_path / "replica.conf"
+
+    def argv(port):
+        conf.write_text("port %d\nbind 127.0.0.1\nreplicaof 127.0.0.1 %d\n" % (port, master.port))
+        return [TERN_BIN, str(conf), *backend_args()] if kind == "tern" else ["redis-server", str(conf)]
+    replica = ServerProcess(kind, argv, executable=None if kind == "tern" else REDIS_BIN).start()
+    nodes.append(replica)
+    with RawConnection(replica.port) as r:
+        assert value(r.call("CONFIG", "GET", "replicaof")) == [b"replicaof", b"127.0.0.1 %d" % master.port]
+        assert r.call("REPLICAOF", "NO", "ONE") == ("+", b"OK")
+        assert value(r.call("CONFIG", "GET", "replicaof")) == [b"replicaof", b""]
+        assert r.call("CONFIG", "REWRITE") == ("+", b"OK")
+        assert "replicaof" not in conf.read_text()
+        assert r.call("REPLICAOF", "127.0.0.1", str(master.port)) == ("+", b"OK")
+        assert r.call("CONFIG", "REWRITE") == ("+", b"OK")
+        assert "replicaof 127.0.0.1 %d" % master.port in conf.read_text()
+

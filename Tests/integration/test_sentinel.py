@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from conftest import REDIS_BIN, ServerProcess, backend_args, free_port, make_redis, tern_argv, TERN_BIN
+from conftest import REDIS_BIN, ServerProcess, backend_args, free_port, TERN_BIN
 from respwire import RawConnection, value, wait_for_ping
 
 SENTINEL_BIN = shutil.which("redis-sentinel") or "/usr/bin/redis-sentinel"
@@ -97,16 +97,35 @@ def wait_until(predicate, timeout, what):
 
 
 def node_factory(kind):
-    """A function (master_port or None) -> started ServerProcess of the given kind."""
+    """A function (master_port or None) -> started ServerProcess of the given kind, run from a config file in its
+    work dir as operators run nodes (Sentinel's CONFIG REWRITE must land there)."""
     def make(master_port=None):
-        extra = ["--replicaof", "127.0.0.1", str(master_port)] if master_port else []
-        if kind == "tern":
-            extra += ["--repl-diskless-sync-delay", "0"]
-            return ServerProcess("tern", lambda port: tern_argv(port, extra))
-        argv = lambda port: ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no", "--repl-diskless-sync-delay", "0", *extra]
-        return ServerProcess("redis", argv, executable=REDIS_BIN)
+        lines = ["bind 127.0.0.1", 'save ""', "repl-diskless-sync-delay 0"]
+        if master_port:
+            lines.append("replicaof 127.0.0.1 %d" % master_port)
+        holder = {}
+
+        def argv(port):
+            conf = os.path.join(holder["server"].workdir, "node.conf")
+            # Written for the first start (again if that start retries on another port); a restart keeps what
+            # CONFIG REWRITE wrote.
+            if not os.path.exists(conf) or (holder["server"].starts == 0 and holder.get("port") != port):
+                holder["port"] = port
+                with open(conf, "w") as f:
+                    f.write("\n".join(lines + ["port %d" % port]) + "\n")
+            if kind == "tern":
+                return [TERN_BIN, conf, *backend_args()]
+            return ["redis-server", conf]
+
+        server = ServerProcess(kind, argv, executable=None if kind == "tern" else REDIS_BIN)
+        holder["server"] = server
+        return server
     return make
+
+
+def config_file(server):
+    with open(os.path.join(server.workdir, "node.conf")) as f:
+        return f.read()
 
 
 def run_failover(kind, kill_delay=0.0):
@@ -168,9 +187,14 @@ def run_failover(kind, kill_delay=0.0):
         wait_until(lambda: info(other.port).get("master_port") == str(new_port)
                    and info(other.port).get("master_link_status") == "up", FOLLOW_TIMEOUT,
                    "the other replica following the new master")
+        # Sentinel's CONFIG REWRITE: the promoted node's file no longer names a master, the other's names the new one.
+        wait_until(lambda: "replicaof" not in config_file(promoted), FOLLOW_TIMEOUT, "the promoted node's config rewritten")
+        wait_until(lambda: "replicaof 127.0.0.1 %d" % new_port in config_file(other), FOLLOW_TIMEOUT,
+                   "the other replica's config rewritten")
         # The old master comes back (same port) and is reconfigured by the sentinels as a replica.
         master.port = old_port
         argv_builder = master.argv_builder
+        # It restarts from its own config file, which still says it is a master: Sentinel converts it.
         master.proc = subprocess.Popen(argv_builder(old_port), executable=master.executable, cwd=master.workdir,
                                        stdin=subprocess.DEVNULL, stdout=open(master.log_path, "ab"),
                                        stderr=subprocess.STDOUT, start_new_session=True)
