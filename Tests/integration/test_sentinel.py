@@ -104,6 +104,8 @@ def node_factory(kind):
         if master_port:
             lines.append("replicaof 127.0.0.1 %d" % master_port)
         holder = {}
+        # Chosen once: a restart (the old master coming back) finds its own LMDB environment.
+        backend = backend_args()
 
         def argv(port):
             conf = os.path.join(holder["server"].workdir, "node.conf")
@@ -114,7 +116,7 @@ def node_factory(kind):
                 with open(conf, "w") as f:
                     f.write("\n".join(lines + ["port %d" % port]) + "\n")
             if kind == "tern":
-                return [TERN_BIN, conf, *backend_args()]
+                return [TERN_BIN, conf, *backend]
             return ["redis-server", conf]
 
         server = ServerProcess(kind, argv, executable=None if kind == "tern" else REDIS_BIN)
