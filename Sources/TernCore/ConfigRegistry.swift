@@ -105,6 +105,7 @@ public enum ConfigRegistry {
         integer("tcp-keepalive", min: 0, max: intMax, mutable: true, \.tcpKeepalive),
         bool("protected-mode", mutable: true, \.protectedMode),
         integer("maxclients", min: 1, max: uintMax, unsigned: true, mutable: true, \.maxClients),
+        integer("tracking-table-max-keys", min: 0, max: uintMax, unsigned: true, mutable: true, \.trackingTableMaxKeys),
         // General
         enumeration("loglevel", logLevels, mutable: true, \.logLevel, apply: { server in
             server.logger.logLevel = ConfigRegistry.swiftLogLevel(server.config.logLevel)

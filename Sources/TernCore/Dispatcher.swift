@@ -50,9 +50,10 @@ extension ServerState {
             reject(ctx, refusal, spec)
             return .done
         }
-        if pausedUntilMillis > commandTimeMillis && !client.flags.contains(.master) {
+        if (pausedUntilMillis > commandTimeMillis || writesPausedForFailover) && !client.flags.contains(.master) {
             let isWrite = spec.flags.contains(.write) || spec.flags.contains(.mayReplicate)
-            if !pauseWritesOnly || isWrite { return .paused }
+            let allPaused = pausedUntilMillis > commandTimeMillis && !pauseWritesOnly
+            if allPaused || isWrite { return .paused }
         }
         if loading && !spec.flags.contains(.loading) {
             reject(ctx, Self.loadingError, spec)
@@ -103,7 +104,19 @@ extension ServerState {
             client.output.writeStaticString("+QUEUED\r\n")
             return .done
         }
+        if let tracking, tracking.clientCount > 0 {
+            // As Redis's processCommand, with this client current: its own invalidations follow its reply.
+            let previous = currentClient
+            currentClient = client
+            tracking.enforceLimit()
+            currentClient = previous
+        }
         call(ctx, spec, arguments)
+        // CLIENT CACHING yes|no holds for the next command only (a transaction's: until EXEC).
+        if client.flags.contains(.trackingCaching) && !client.flags.contains(.multi)
+            && (spec.parent ?? spec).name != "client" {
+            client.flags.remove(.trackingCaching)
+        }
         serveBlockedClients()
         return client.closing ? .close : .done
     }
@@ -215,6 +228,11 @@ extension ServerState {
             pendingEffects.append(Effect(db: db, arguments: arguments))
         }
         endUnit()
+        if spec.flags.contains(.readonly) && client.flags.contains(.tracking)
+            && !client.flags.contains(.trackingBcast) {
+            tracking?.remember(client, spec, arguments)
+        }
+        if !nested, let tracking { tracking.commandEnded(client) }
 
         // A command that parked the client is counted when it is served, times out or is unblocked.
         if client.flags.contains(.blocked) { return }

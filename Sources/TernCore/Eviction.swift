@@ -59,7 +59,7 @@ extension ServerState {
         guard let victim = best else { return false }
         database(victim.db).remove(victim.key)
         stats.evictedKeys += 1
-        keyModified(db: victim.db, key: victim.key)
+        keyModified(db: victim.db, key: victim.key, byServer: true)
         notifyKeyspaceEvent(.evicted, "evicted", victim.key, db: victim.db)
         propagateNow(Effect(db: victim.db, arguments: [ByteBuffer(string: "DEL"), ByteBuffer(bytes: victim.key.array)]))
         return true

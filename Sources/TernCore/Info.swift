@@ -229,7 +229,7 @@ extension ServerState {
             ("client_recent_max_input_buffer", String(maxInput)),
             ("client_recent_max_output_buffer", String(maxOutput)),
             ("blocked_clients", String(blocked)),
-            ("tracking_clients", "0"),
+            ("tracking_clients", String(tracking?.clientCount ?? 0)),
             ("clients_in_timeout_table", String(blocking.blocked.values.reduce(0) { $0 + ($1.deadline != nil ? 1 : 0) })),
         ]
     }
@@ -410,9 +410,9 @@ extension ServerState {
             ("active_defrag_key_misses", "0"),
             ("total_active_defrag_time", "0"),
             ("current_active_defrag_time", "0"),
-            ("tracking_total_keys", "0"),
-            ("tracking_total_items", "0"),
-            ("tracking_total_prefixes", "0"),
+            ("tracking_total_keys", String(tracking?.keyCount ?? 0)),
+            ("tracking_total_items", String(tracking?.totalItems ?? 0)),
+            ("tracking_total_prefixes", String(tracking?.prefixCount ?? 0)),
             ("unexpected_error_replies", String(s.unexpectedErrorReplies)),
             ("total_error_replies", String(s.totalErrorReplies)),
             ("dump_payload_sanitizations", "0"),

@@ -11,6 +11,8 @@ public final class ServerConfig {
     public var tcpKeepalive: Int = 300
     public var protectedMode: Bool = true
     public var maxClients: Int = 10000
+    /// Keys the client-side caching table may hold before keys are evicted from it (0: no limit).
+    public var trackingTableMaxKeys: Int = 1_000_000
 
     // General
     public var logLevel: String = "notice"

@@ -121,7 +121,10 @@ public final class ServerState {
     public var pauseWritesOnly = false
     /// While clients are paused (ALL or WRITE) keys are not expired: reads see them as gone, and the DELs
     /// follow when the pause ends.
-    public var expiryPaused: Bool { pausedUntilMillis > commandTimeMillis }
+    public var expiryPaused: Bool { pausedUntilMillis > commandTimeMillis || writesPausedForFailover }
+    /// FAILOVER holds writes until the switch is done (Redis's PAUSE_DURING_FAILOVER, apart from CLIENT PAUSE:
+    /// CLIENT UNPAUSE does not end it).
+    public var writesPausedForFailover = false
 
     /// DEBUG SET-ACTIVE-EXPIRE: when false the active expire cycle does nothing (lazy expiry still works).
     public var activeExpireEnabled = true
@@ -157,6 +160,12 @@ public final class ServerState {
     /// each registers its own clean-up hooks.
     public lazy var pubsub = PubSub(server: self)
     lazy var watches = WatchTable(server: self)
+    /// Client-side caching (Tracking.swift): nil until a client turns tracking on.
+    public internal(set) var tracking: Tracking?
+    /// Set by the server: runs its argument once the current event-loop pass is done (BCAST invalidations).
+    public var trackingAfterPass: ((@escaping () -> Void) -> Void)? {
+        didSet { tracking?.afterPass = trackingAfterPass }
+    }
     /// The client whose command is running (nil outside commands, e.g. active expiry): pub/sub messages
     /// for it go to its reply stream, in order with its replies.
     public internal(set) var currentClient: Client?
@@ -233,6 +242,11 @@ public final class ServerState {
     /// Ends a pause (CLIENT UNPAUSE, or its time is up): held commands run again.
     public func resumePausedClients() {
         pausedUntilMillis = 0
+        releasePausedClients()
+    }
+
+    /// Lets held clients try their commands again (a pause that is still on holds them anew).
+    public func releasePausedClients() {
         let waiting = pausedClients
         pausedClients.removeAll()
         for client in waiting { client.transport?.setReadingEnabled(true) }

@@ -249,7 +249,9 @@ public final class ReplicationMaster: PropagationHook {
     // MARK: INFO replication, ROLE
 
     /// Seconds since the replica's last REPLCONF ACK.
-    func lag(_ link: ReplicaLink) -> Int64 { max(0, (server.clock.nowMillis() - link.ackTimeMillis) / 1000) }
+    func lag(_ link: ReplicaLink) -> Int64 {
+        max(0, ReplicationReplica.secondsBetween(link.ackTimeMillis, server.clock.nowMillis()))
+    }
 
     public func infoFields() -> [(String, String)] {
         var fields: [(String, String)] = [("role", "master"), ("connected_slaves", String(replicas.count))]
@@ -260,7 +262,7 @@ public final class ReplicationMaster: PropagationHook {
             fields.append(("slave\(i)", "ip=\(link.ip),port=\(link.listeningPort),state=\(link.state.rawValue),offset=\(link.ackOffset),lag=\(lag(link))"))
         }
         fields += [
-            ("master_failover_state", "no-failover"),
+            ("master_failover_state", failoverState().rawValue),
             ("master_replid", replid),
             ("master_replid2", replid2),
             ("master_repl_offset", String(masterOffset)),
@@ -444,7 +446,8 @@ public final class ReplicationMaster: PropagationHook {
             keepWaitingReplicasAlive()
         }
         // A replica's replicas get its master's PINGs in the proxied stream.
-        guard !replicas.isEmpty, backlog != nil, !server.isReplica else { return }
+        // No PINGs while a failover waits for its target (they would move the offset it must reach).
+        guard !replicas.isEmpty, backlog != nil, !server.isReplica, !server.writesPausedForFailover else { return }
         if nowMillis - lastPingMillis >= Int64(pingPeriodSeconds) * 1000 {
             lastPingMillis = nowMillis
             var out = ByteBufferAllocator().buffer(capacity: 16)
@@ -621,12 +624,24 @@ public final class ReplicationMaster: PropagationHook {
 
     /// On a replica: whether its link with its master is up (a replica serves its own replicas only then).
     public var upstreamLinkUp: () -> Bool = { true }
+    /// FAILOVER's state (set by the replica side, which runs the switch).
+    var failoverState: () -> Failover.State = { .none }
+    /// PSYNC ... FAILOVER from our master: become a master (Redis's replicationUnsetMaster).
+    var promoteForFailover: ((Client) -> Void)?
 
     func psync(_ ctx: CommandContext, legacy: Bool) throws {
         let client = ctx.client
         // Already a replica: Redis ignores the command.
         if client.flags.contains(.replica) { return }
         if client.flags.contains(.multi) { throw CommandError.err("Command not allowed inside a transaction") }
+        // A failover request from our master, of our own history: we are the new master.
+        if !legacy && ctx.argc > 3 && ctx.argument(3, is: "FAILOVER") {
+            guard ctx.string(1).lowercased() == replid.lowercased() else {
+                throw CommandError.err("PSYNC FAILOVER replid must match my replid.")
+            }
+            promoteForFailover?(client)
+        }
+        if failoverState() != .none { throw CommandError("NOMASTERLINK Can't SYNC while failing over") }
         if server.isReplica && !upstreamLinkUp() {
             throw CommandError("NOMASTERLINK Can't SYNC while not connected with my master")
         }

@@ -92,6 +92,11 @@ final class ConnectionHandler: ChannelInboundHandler, ClientTransport {
     /// Parses and runs every complete request in the buffer.
     private func processQueryBuffer(_ context: ChannelHandlerContext) {
         guard held.isEmpty, !client.flags.contains(.blocked) else { return }
+        // While this read's commands run, the buffer holds them (CLIENT LIST qbuf, as Redis's querybuf).
+        if let buffer = queryBuffer {
+            client.queryBufferBytes = buffer.readableBytes
+            client.queryBufferFree = buffer.writableBytes
+        }
         server.beginRequestBatch()
         defer { server.endRequestBatch() }
         while !closed, queryBuffer != nil, queryBuffer!.readableBytes > 0 {
@@ -112,6 +117,7 @@ final class ConnectionHandler: ChannelInboundHandler, ClientTransport {
         guard !closed else { return }
         if let buffer = queryBuffer {
             client.queryBufferBytes = buffer.readableBytes
+            client.queryBufferFree = buffer.writableBytes
             if buffer.readableBytes > server.config.clientQueryBufferLimit {
                 server.logger.warning("Closing client that reached max query buffer length: id=\(client.id) addr=\(client.address) qbuf=\(buffer.readableBytes)")
                 closeNow(context)
@@ -119,6 +125,7 @@ final class ConnectionHandler: ChannelInboundHandler, ClientTransport {
             }
             if buffer.readableBytes == 0 {
                 queryBuffer = nil
+                client.queryBufferFree = 0
             } else if buffer.readerIndex > 64 * 1024 {
                 queryBuffer!.discardReadBytes()
             }

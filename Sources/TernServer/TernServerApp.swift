@@ -75,6 +75,8 @@ public final class TernServerApp: Service, @unchecked Sendable {
             state.isReplica ? replication.replicaStreamDB : 0
         }
         self.batchMode = storage.batchMode
+        // BCAST invalidations leave once per event-loop pass, after its I/O (Redis's beforeSleep).
+        state.trackingAfterPass = { [loop] body in loop.execute(body) }
         state.shutdownHandler = { [weak self] request in self?.handleShutdownCommand(request) }
         config.runtimeObservers.append { [weak self] name in
             self?.configChanged(name)

@@ -282,7 +282,7 @@ final class ConfigTests: XCTestCase {
         let values: [String: String] = [
             "bind": "10.0.0.1 -::1", "port": "7777", "unixsocket": "/tmp/t.sock", "unixsocketperm": "700",
             "tcp-backlog": "128", "timeout": "60", "tcp-keepalive": "30", "protected-mode": "no",
-            "maxclients": "100", "loglevel": "warning", "logfile": "", "pidfile": "/tmp/t.pid",
+            "maxclients": "100", "tracking-table-max-keys": "50", "loglevel": "warning", "logfile": "", "pidfile": "/tmp/t.pid",
             "databases": "8", "backend": "lmdb", "hz": "50", "daemonize": "no", "requirepass": "p w",
             "proto-max-bulk-len": "1gb", "client-query-buffer-limit": "2mb", "slowlog-log-slower-than": "-1",
             "slowlog-max-len": "10", "latency-monitor-threshold": "5", "maxmemory": "12345",
