@@ -181,16 +181,16 @@ enum HyperLogLog {
         try out.withUnsafeMutableBytes { raw in
             while i < s.count {
                 let b = s[i]
-                if isZero(b) {
-                    index += zeroLength(b); i += 1
-                } else if isXZero(b) {
-                    index += xzeroLength(b, byte(s, i + 1)); i += 2
-                } else {
-                    let run = valLength(b), value = UInt8(valValue(b))
-                    if run + index > registers { break }
+                let run = isZero(b) ? zeroLength(b) : isXZero(b) ? xzeroLength(b, byte(s, i + 1)) : valLength(b)
+                // Any opcode running past the last register is corruption (Redis's CVE-2025-32023 fix).
+                if run + index > registers { throw Corrupted() }
+                if isVal(b) {
+                    let value = UInt8(valValue(b))
                     for _ in 0..<run { denseSet(raw, headerSize, index, value); index += 1 }
-                    i += 1
+                } else {
+                    index += run
                 }
+                i += isXZero(b) ? 2 : 1
             }
             if index != registers { throw Corrupted() }
         }
@@ -320,19 +320,18 @@ enum HyperLogLog {
         var p = headerSize
         while p < s.count {
             let b = s[p]
-            if isZero(b) {
-                index += zeroLength(b); p += 1
-            } else if isXZero(b) {
-                index += xzeroLength(b, byte(s, p + 1)); p += 2
-            } else {
-                let run = valLength(b), value = UInt8(valValue(b))
-                if run + index > registers { break }
+            let run = isZero(b) ? zeroLength(b) : isXZero(b) ? xzeroLength(b, byte(s, p + 1)) : valLength(b)
+            if run + index > registers { throw Corrupted() }
+            if isVal(b) {
+                let value = UInt8(valValue(b))
                 for _ in 0..<run {
                     if value > max[index] { max[index] = value }
                     index += 1
                 }
-                p += 1
+            } else {
+                index += run
             }
+            p += isXZero(b) ? 2 : 1
         }
         if index != registers { throw Corrupted() }
     }
