@@ -96,6 +96,8 @@ enum HyperLogLogCommands {
         // Caching the cardinality changes the string: stored, and propagated as Redis does (PFCOUNT itself).
         HyperLogLog.setCachedCardinality(&value, card)
         store(ctx, key, value)
+        // PFCOUNT is read-only in the command table, so the dispatcher won't propagate it by itself.
+        if ctx.wantsEffects { ctx.propagate(ctx.arguments) }
         ctx.integer(Int(truncatingIfNeeded: card))
     }
 
