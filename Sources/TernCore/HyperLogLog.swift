@@ -15,6 +15,7 @@ import Darwin
 /// opcodes ZERO `00xxxxxx` (1-64 zero registers), XZERO `01xxxxxx yyyyyyyy` (1-16384), VAL `1vvvvvxx`
 /// (value 1-32 repeated 1-4 times). The same hash (MurmurHash64A, seed 0xadc83b19), register choice and
 /// estimator (Ertl's, with hllSigma/hllTau) as Redis, so counts agree exactly and values move both ways.
+/// Self-contained (the fuzz harness compiles this file alone).
 enum HyperLogLog {
     static let p = 14
     static let q = 64 - p
@@ -29,9 +30,6 @@ enum HyperLogLog {
     static let sparseZeroMaxLen = 64
     static let sparseXZeroMaxLen = 16384
     static let alphaInf = 0.721347520444481703680
-
-    static let invalidObject = CommandError("INVALIDOBJ Corrupted HLL object detected")
-    static let notHLL = CommandError("WRONGTYPE Key is not a valid HyperLogLog string value.")
 
     struct Corrupted: Error {}
 
@@ -258,6 +256,8 @@ enum HyperLogLog {
             }
             // Step 3: substitute it.
             let oldLength = opIsXZero ? 2 : 1
+            // A truncated XZERO as the last byte (Redis would write past the string's end).
+            if p + oldLength > s.count { throw Corrupted() }
             let delta = seq.count - oldLength
             if delta > 0 && s.count + delta > maxBytes { return try promote(&s, index, count) }
             s.replaceSubrange(p..<(p + oldLength), with: seq)

@@ -5,6 +5,9 @@ import TernStorage
 /// The HyperLogLog commands of Redis 7.0 (hyperloglog.c): PFADD PFCOUNT PFMERGE PFDEBUG PFSELFTEST, on string
 /// values in Redis's exact representation (see HyperLogLog.swift).
 enum HyperLogLogCommands {
+    static let invalidObject = CommandError("INVALIDOBJ Corrupted HLL object detected")
+    static let notHLL = CommandError("WRONGTYPE Key is not a valid HyperLogLog string value.")
+
     static var specs: [CommandSpec] {
         [
             CommandSpec("pfadd", arity: -2, flags: [.write, .denyoom, .fast], keys: .single, group: "hyperloglog",
@@ -36,7 +39,7 @@ enum HyperLogLogCommands {
         let keyspace = ctx.keyspace
         guard let record = write ? keyspace.lookupWrite(key) : keyspace.lookupRead(key) else { return nil }
         guard case .string(let s) = record.value else { throw CommandError.wrongType }
-        guard HyperLogLog.isValid(s.array) else { throw HyperLogLog.notHLL }
+        guard HyperLogLog.isValid(s.array) else { throw notHLL }
         return s.array
     }
 
@@ -62,7 +65,7 @@ enum HyperLogLogCommands {
                     updated += 1
                 }
             } catch {
-                throw HyperLogLog.invalidObject
+                throw invalidObject
             }
         }
         if updated > 0 {
@@ -81,7 +84,7 @@ enum HyperLogLogCommands {
             var registers = [UInt8](repeating: 0, count: HyperLogLog.registers)
             for j in 1..<ctx.argc {
                 guard let value = try hll(ctx, ctx.bytes(j), write: false) else { continue }
-                do { try HyperLogLog.merge(into: &registers, value) } catch { throw HyperLogLog.invalidObject }
+                do { try HyperLogLog.merge(into: &registers, value) } catch { throw invalidObject }
             }
             return ctx.integer(Int(HyperLogLog.estimate(HyperLogLog.histogram(raw: registers))))
         }
@@ -91,7 +94,7 @@ enum HyperLogLogCommands {
             return ctx.integer(Int(truncatingIfNeeded: HyperLogLog.cachedCardinality(value)))
         }
         let histogram: [Int]
-        do { histogram = try HyperLogLog.histogram(value) } catch { throw HyperLogLog.invalidObject }
+        do { histogram = try HyperLogLog.histogram(value) } catch { throw invalidObject }
         let card = HyperLogLog.estimate(histogram)
         // Caching the cardinality changes the string: stored, and propagated as Redis does (PFCOUNT itself).
         HyperLogLog.setCachedCardinality(&value, card)
@@ -107,12 +110,12 @@ enum HyperLogLogCommands {
         for j in 1..<ctx.argc {
             guard let value = try hll(ctx, ctx.bytes(j), write: false) else { continue }
             if value[4] == HyperLogLog.dense { useDense = true }
-            do { try HyperLogLog.merge(into: &registers, value) } catch { throw HyperLogLog.invalidObject }
+            do { try HyperLogLog.merge(into: &registers, value) } catch { throw invalidObject }
         }
         let key = ctx.bytes(1)
         var target = try hll(ctx, key, write: true) ?? HyperLogLog.empty()
         if useDense {
-            do { target = try HyperLogLog.toDense(target) } catch { throw HyperLogLog.invalidObject }
+            do { target = try HyperLogLog.toDense(target) } catch { throw invalidObject }
         }
         let maxBytes = ctx.server.config.hllSparseMaxBytes
         for (i, v) in registers.enumerated() where v != 0 {
@@ -136,7 +139,7 @@ enum HyperLogLogCommands {
         }
         if ctx.argument(1, is: "GETREG") {
             if value[4] == HyperLogLog.sparse {
-                do { value = try HyperLogLog.toDense(value) } catch { throw HyperLogLog.invalidObject }
+                do { value = try HyperLogLog.toDense(value) } catch { throw invalidObject }
                 store(ctx, key, value)  // the encoding changed: propagated
             }
             ctx.arrayHeader(HyperLogLog.registers)
@@ -149,7 +152,7 @@ enum HyperLogLogCommands {
         } else if ctx.argument(1, is: "TODENSE") {
             var converted = false
             if value[4] == HyperLogLog.sparse {
-                do { value = try HyperLogLog.toDense(value) } catch { throw HyperLogLog.invalidObject }
+                do { value = try HyperLogLog.toDense(value) } catch { throw invalidObject }
                 store(ctx, key, value)
                 converted = true
             }
