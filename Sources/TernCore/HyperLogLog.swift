@@ -161,11 +161,10 @@ enum HyperLogLog {
 
     /// `hllDenseSet`: raises a register; true when it changed.
     static func denseRaise(_ s: inout [UInt8], _ index: Int, _ count: UInt8) -> Bool {
-        s.withUnsafeMutableBytes { raw in
-            guard count > denseGet(UnsafeRawBufferPointer(raw), headerSize, index) else { return false }
-            denseSet(raw, headerSize, index, count)
-            return true
-        }
+        // Read first: most adds to a big HLL change nothing, and must not copy a shared 12 KB value.
+        guard count > s.withUnsafeBytes({ denseGet($0, headerSize, index) }) else { return false }
+        s.withUnsafeMutableBytes { denseSet($0, headerSize, index, count) }
+        return true
     }
 
     /// `hllSparseToDense`: the dense form of a sparse HLL (header and cached cardinality kept).

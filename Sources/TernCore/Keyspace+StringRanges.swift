@@ -16,12 +16,14 @@ extension Keyspace {
     }
 
     /// Zero-pads the string (creating it when absent) to `offset + count` bytes and edits that range in
-    /// place. The caller has checked the kind (`stringLength`) and the size limit.
+    /// place. The caller has checked the kind (`stringLength`) and the size limit. `changed` tells from the
+    /// body's result whether the key changed (dirty, WATCH); a created key always did.
     public func updateStringRange<R>(_ key: Bytes, offset: Int, count: Int, existed: Bool,
+                                     changed: (R) -> Bool = { _ in true },
                                      _ body: (UnsafeMutableRawBufferPointer) -> R) -> R {
         let r = database.updateStringRange(key, offset: offset, count: count, body)
         if !existed { server.notifyKeyspaceEvent(.new, "new", key, db: index) }
-        modified(key)
+        if !existed || changed(r) { modified(key) }
         return r
     }
 

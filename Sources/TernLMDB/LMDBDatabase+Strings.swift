@@ -130,9 +130,12 @@ extension LMDBDatabase {
     public func updateStringRange<R>(_ key: Bytes, offset: Int, count: Int,
                                      _ body: (UnsafeMutableRawBufferPointer) -> R) -> R {
         // The edit runs on a copy of the range; only the resulting bytes enter the write (and its redo).
-        var patch = readStringRange(key, offset: offset, count: count)
+        let original = readStringRange(key, offset: offset, count: count)
+        var patch = original
         if patch.count < count { patch += [UInt8](repeating: 0, count: count - patch.count) }
         let result = patch.withUnsafeMutableBytes { body($0) }
+        // Nothing to write when the range was all there and the body left it as it was (SETBIT of a set bit).
+        if original.count == count && patch == original { return result }
         let name = key.array
         engine.write(failed: 0) { [self] in try patchString(name, at: offset, patch) }
         return result

@@ -93,18 +93,15 @@ enum BitmapCommands {
         let length = try keyspace.stringLength(key, read: false)
         let byte = offset >> 3
         let mask = UInt8(1 << (7 - (offset & 7)))
-        // The string grows (and is rewritten) only when the byte is past its end or the bit changes, as Redis's
-        // SETBIT is dirty only then.
-        var old: UInt8 = 0
-        if let length, byte < length { old = keyspace.readStringRange(key, offset: byte, count: 1).first ?? 0 }
-        let wasSet = old & mask != 0
+        // As Redis, SETBIT changes the key (dirty, WATCH, the event) only when it grows it or flips the bit.
         let grows = byte >= (length ?? 0)
-        if grows || wasSet != (on == 1) {
-            keyspace.updateStringRange(key, offset: byte, count: 1, existed: length != nil) { out in
-                out[0] = on == 1 ? (out[0] | mask) : (out[0] & ~mask)
-            }
-            ctx.notify(.string, "setbit", key)
+        let wasSet = keyspace.updateStringRange(key, offset: byte, count: 1, existed: length != nil,
+                                                changed: { grows || $0 != (on == 1) }) { out -> Bool in
+            let was = out[0] & mask != 0
+            out[0] = on == 1 ? (out[0] | mask) : (out[0] & ~mask)
+            return was
         }
+        if grows || wasSet != (on == 1) { ctx.notify(.string, "setbit", key) }
         ctx.integer(wasSet ? 1 : 0)
     }
 
