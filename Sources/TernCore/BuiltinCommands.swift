@@ -6,6 +6,8 @@ public enum BuiltinCommands {
             + HashCommands.specs + SetCommands.specs + SortedSetCommands.specs + ListCommands.specs
             + PubSubCommands.specs + SortCommand.specs + BlockingCommands.specs + ModuleCommands.specs
             + BitmapCommands.specs + HyperLogLogCommands.specs + GeoCommands.specs
+            + StreamCommands.specs
+            + ACLCommands.specs
     }
 
     /// A table holding every built-in command.

@@ -18,6 +18,7 @@ enum Enc {
     static let tagZScore: UInt8 = 0x72    // 'r' (score, member) -> ""
     static let tagString: UInt8 = 0x76    // 'v' -> a large string value (written before chunking; still read)
     static let tagChunk: UInt8 = 0x63     // 'c' chunk index u32 -> one piece of a large string
+    static let tagStream: UInt8 = 0x78    // 'x' -> a whole stream (StreamValue.serialized)
 
     /// Strings longer than this live in their own element record, so header rewrites stay cheap.
     static let inlineStringLimit = 512
