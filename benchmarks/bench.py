@@ -310,6 +310,31 @@ def populate_zset(server, size):
     server.state["zset"] = size
 
 
+def populate_once(server, name, commands):
+    """Runs `commands` (argument tuples) on a server once per name (the data commands read stay put)."""
+    if server.state.get(name):
+        return
+    pipe_load(server, b"".join(encode_command(c) for c in commands), len(commands))
+    server.state[name] = True
+
+
+def populate_datatypes(server, workload):
+    if workload == "bitcount":
+        # A 1 MB string of pseudo-random bytes.
+        value = bytes((i * 2654435761 >> 13) & 0xff for i in range(1 << 20))
+        populate_once(server, "bitmap", [("SET", "bench:bitmap", value)])
+    elif workload == "pfcount":
+        populate_once(server, "hll", [("PFADD", "bench:hll:%d" % k, *["e%d" % i for i in range(j, j + 1000)])
+                                      for k in (1, 2) for j in range(k * 50000, k * 50000 + 100000, 1000)])
+    elif workload == "geosearch":
+        # 100 members within 300 km of (10, 45): a BYRADIUS 500 km search returns all of them.
+        points = []
+        for i in range(100):
+            points += ["%.6f" % (10 + ((i * 37) % 100 - 50) / 30.0), "%.6f" % (45 + ((i * 53) % 100 - 50) / 40.0),
+                       "member:%d" % i]
+        populate_once(server, "geo", [("GEOADD", "bench:geo", *points)])
+
+
 def top_up_list(server, n, size):
     """Makes sure `mylist` (redis-benchmark's LPUSH/LPOP key) holds the elements LPOP will pop. Returns the
     requests to run: all of them, or what the list holds when that is at least half (saves loading more)."""
@@ -403,6 +428,18 @@ WORKLOADS = {
     "zrange": (lambda d, r: ["-r", "1000", "ZRANGE", "bench:zset", "__rand_int__", "+inf", "BYSCORE", "LIMIT", "0",
                              "10", "WITHSCORES"], True, lambda s, n, d, r: populate_zset(s, d)),
     "mset": (lambda d, r: ["-t", "mset", "-d", str(d), "-r", str(r)], True, None),
+    # Bitmaps, HyperLogLog and geo (no value size): SETBIT on random keys, BITCOUNT of a 1 MB
+    # string, PFADD of random elements, PFCOUNT of the union of two dense HLLs (computed every time; a single
+    # key's count is cached), GEOSEARCH returning 100 members sorted by distance.
+    # (redis-benchmark's __rand_int__ is zero-padded, which no offset parser accepts: the key is random, so the
+    # first SETBIT of a key creates a 126-byte bitmap and later ones find the bit set.)
+    "setbit": (lambda d, r: ["-r", str(r), "SETBIT", "bench:bits:__rand_int__", "1000", "1"], False, None),
+    "bitcount": (lambda d, r: ["BITCOUNT", "bench:bitmap"], False, lambda s, n, d, r: populate_datatypes(s, "bitcount")),
+    "pfadd": (lambda d, r: ["-r", "10000000", "PFADD", "bench:hll", "__rand_int__"], False, None),
+    "pfcount": (lambda d, r: ["PFCOUNT", "bench:hll:1", "bench:hll:2"], False,
+                lambda s, n, d, r: populate_datatypes(s, "pfcount")),
+    "geosearch": (lambda d, r: ["GEOSEARCH", "bench:geo", "FROMLONLAT", "10", "45", "BYRADIUS", "500", "km", "ASC"],
+                  False, lambda s, n, d, r: populate_datatypes(s, "geosearch")),
     # 80% GET / 20% SET: two redis-benchmark processes at once, 40 + 10 clients, 4:1 requests.
     "mixed": (None, True, lambda s, n, d, r: populate_keys(s, r, d)),
 }
@@ -420,7 +457,7 @@ def workload_jobs(workload, clients, n, pipeline, size, keyspace):
 
 
 # Rough cost of a request relative to SET, to size a cell's first run from the backend's last rate elsewhere.
-RELATIVE_COST = {"mset": 8, "zrange": 2}
+RELATIVE_COST = {"mset": 8, "zrange": 2, "bitcount": 30, "pfcount": 40, "geosearch": 10}
 
 
 def guess_rps(backend, pipeline):

@@ -5,6 +5,7 @@ public enum BuiltinCommands {
             + ServerCommands.specs + CommandCommand.specs + ConfigCommands.specs + TransactionCommands.specs
             + HashCommands.specs + SetCommands.specs + SortedSetCommands.specs + ListCommands.specs
             + PubSubCommands.specs + SortCommand.specs + BlockingCommands.specs + ModuleCommands.specs
+            + BitmapCommands.specs + HyperLogLogCommands.specs + GeoCommands.specs
             + StreamCommands.specs
             + ACLCommands.specs
             + DebugCommands.specs + MemoryCommands.specs + LatencyCommands.specs + LolwutCommand.specs

@@ -162,6 +162,9 @@ public enum ConfigRegistry {
         integer("tls-session-cache-timeout", min: 0, max: longMax, mutable: true, \.tlsSessionCacheTimeout),
         // Protocol limits
         integer("proto-max-bulk-len", kind: .memory, min: 1024 * 1024, max: longMax, mutable: true, \.protoMaxBulkLen),
+        // HyperLogLog: sparse representations longer than this are promoted to dense (Redis's default 3000).
+        integer("hll-sparse-max-bytes", kind: .memory, min: 0, max: longMax, unsigned: true, mutable: true,
+                \.hllSparseMaxBytes),
         integer("client-query-buffer-limit", kind: .memory, min: 1024 * 1024, max: longMax, unsigned: true,
                 mutable: true, \.clientQueryBufferLimit),
         // Diagnostics

@@ -82,6 +82,8 @@ public final class ServerConfig {
     // Protocol limits
     public var protoMaxBulkLen: Int = 512 * 1024 * 1024
     public var clientQueryBufferLimit: Int = 1024 * 1024 * 1024
+    /// Sparse HyperLogLogs longer than this many bytes are promoted to the dense encoding.
+    public var hllSparseMaxBytes: Int = 3000
 
     // Diagnostics
     public var slowlogLogSlowerThan: Int = 10000

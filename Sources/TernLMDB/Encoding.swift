@@ -16,7 +16,8 @@ enum Enc {
     static let tagList: UInt8 = 0x6C      // 'l' seq -> value
     static let tagZMember: UInt8 = 0x7A   // 'z' member -> score
     static let tagZScore: UInt8 = 0x72    // 'r' (score, member) -> ""
-    static let tagString: UInt8 = 0x76    // 'v' -> a large string value
+    static let tagString: UInt8 = 0x76    // 'v' -> a large string value (written before chunking; still read)
+    static let tagChunk: UInt8 = 0x63     // 'c' chunk index u32 -> one piece of a large string
     static let tagStream: UInt8 = 0x78    // 'x' -> a whole stream (StreamValue.serialized)
 
     /// Strings longer than this live in their own element record, so header rewrites stay cheap.
@@ -149,12 +150,14 @@ struct Header: Equatable {
     var tail: Int64
     /// A string value stored inline (small strings).
     var inline: [UInt8]?
+    /// A large string stored as chunk records (`version · 'c' · index`); false for the older single record.
+    var chunked: Bool = false
 
-    /// Layout: kind u8, flags u8 (1 expiry, 2 inline string), expireAt i64, lastAccess u32, frequency u8,
+    /// Layout: kind u8, flags u8 (1 expiry, 2 inline string, 4 chunked string), expireAt i64, lastAccess u32, frequency u8,
     /// count u64, version u64, head i64, tail i64 (all big-endian), then the inline string.
     func encode(into out: inout [UInt8]) {
         out.append(kind.rawValue)
-        out.append((expireAt != nil ? 1 : 0) | (inline != nil ? 2 : 0))
+        out.append((expireAt != nil ? 1 : 0) | (inline != nil ? 2 : 0) | (chunked ? 4 : 0))
         Enc.appendU64(UInt64(bitPattern: expireAt ?? 0), to: &out)
         Enc.appendU32(lastAccess, to: &out)
         out.append(frequency)
@@ -177,7 +180,8 @@ struct Header: Equatable {
             version: Enc.u64(b, o + 23),
             head: Int64(bitPattern: Enc.u64(b, o + 31)),
             tail: Int64(bitPattern: Enc.u64(b, o + 39)),
-            inline: hasInline ? (withInline ? Array(b[(o + Enc.headerSize)...]) : []) : nil)
+            inline: hasInline ? (withInline ? Array(b[(o + Enc.headerSize)...]) : []) : nil,
+            chunked: flags & 4 != 0)
     }
 
     /// Whether the key owns element records that must be collected when it goes away.

@@ -104,6 +104,7 @@ public final class LMDBDatabase: StorageDatabase {
         h.head = 0
         h.tail = 0
         h.inline = nil
+        h.chunked = false
         h.version = 0
         h.count = value.elementCount
         switch value {
@@ -112,7 +113,8 @@ public final class LMDBDatabase: StorageDatabase {
                 h.inline = s.array
             } else {
                 h.version = try engine.newVersion()
-                try t.put(tables.elems, Enc.elementPrefix(h.version, Enc.tagString), s.array)
+                h.chunked = true
+                try writeChunks(t, version: h.version, s.array)
             }
         case .list(let l):
             h.version = try engine.newVersion()

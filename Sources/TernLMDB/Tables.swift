@@ -80,6 +80,7 @@ struct Tables: Sendable {
         switch h.kind {
         case .string:
             if let inline = h.inline { return .string(Bytes(inline)) }
+            if h.chunked { return .string(Bytes(try stringRange(t, h, offset: 0, count: h.count))) }
             return .string(Bytes(try t.get(elems, Enc.elementPrefix(h.version, Enc.tagString)) ?? []))
         case .list:
             var out: [Bytes] = []

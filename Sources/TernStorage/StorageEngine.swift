@@ -31,7 +31,7 @@ public struct KeyRecord: Sendable, Equatable {
 /// core's keyspace layer decides (lazy expiry, replicas that never expire, propagation as DEL).
 /// Element-level operations for the collection kinds have defaults built on `update`; a backend with a
 /// per-element encoding overrides them.
-public protocol StorageDatabase: AnyObject, CollectionStorage {
+public protocol StorageDatabase: AnyObject, CollectionStorage, StringRangeStorage {
     /// Number of keys, expired-but-not-yet-deleted ones included.
     var keyCount: Int { get }
     /// Number of keys that have an expiry.

@@ -52,6 +52,7 @@ public final class StorageConformance {
             ("listOperations", listOperations),
             ("sortedSetOperations", sortedSetOperations),
             ("largeCollections", largeCollections),
+            ("stringRanges", stringRanges),
             ("batchesAndUncommittedWrites", batchesAndUncommittedWrites),
             ("withoutIntermediateCommits", withoutIntermediateCommits),
             ("serverMetadata", serverMetadata),
@@ -384,6 +385,66 @@ public final class StorageConformance {
         expect(db.lookup("k", touch: nil)?.lastAccess == 1000, "touch records access time")
         _ = db.lookup("k", touch: nil)
         expect(db.lookup("k", touch: nil)?.lastAccess == 1000, "lookup without touch changes nothing")
+    }
+
+    /// readStringRange / updateStringRange / appendString against a model array, small and large strings
+    /// (past any inline limit, across chunk boundaries, far-apart sparse writes), with expiry kept.
+    func stringRanges() {
+        let db = freshDatabase()
+        expect(db.readStringRange("s", offset: 0, count: 10).isEmpty, "range of a missing key")
+        db.store("s", .string("hello"), expiry: .at(777))
+        expect(db.readStringRange("s", offset: 1, count: 3) == Array("ell".utf8), "inner range")
+        expect(db.readStringRange("s", offset: 3, count: 100) == Array("lo".utf8), "range clamped at the end")
+        expect(db.readStringRange("s", offset: 9, count: 2).isEmpty, "range past the end")
+        let old = db.updateStringRange("s", offset: 7, count: 2) { raw -> [UInt8] in
+            let before = Array(raw)
+            raw[0] = 0x41; raw[1] = 0x42
+            return before
+        }
+        expect(old == [0, 0], "a range past the end reads as zeros")
+        expect(db.lookup("s", touch: nil)?.value == .string(Bytes(Array("hello".utf8) + [0, 0, 0x41, 0x42])),
+               "zero padding then the patch")
+        expect(db.appendString("s", UnsafeRawBufferPointer(start: nil, count: 0)) == 9, "appending nothing")
+        expect(Array("xyz".utf8).withUnsafeBytes { db.appendString("s", $0) } == 12, "append length")
+        expect(db.lookup("s", touch: nil)?.expireAt == 777, "range writes keep the expiry")
+        expect(Array("new".utf8).withUnsafeBytes { db.appendString("fresh", $0) } == 3, "append creates")
+        db.updateStringRange("fresh2", offset: 2, count: 1) { $0[0] = 7 }
+        expect(db.lookup("fresh2", touch: nil)?.value == .string(Bytes([0, 0, 7])), "update creates")
+
+        var model = [UInt8](repeating: 0, count: 20_000)
+        for i in model.indices { model[i] = UInt8(truncatingIfNeeded: i &* 31 &+ 7) }
+        db.store("big", .string(Bytes(model)), expiry: .clear)
+        var rng = SystemRandomNumberGenerator()
+        for step in 0..<300 {
+            let offset = step % 10 == 0 ? Int.random(in: 0..<200_000, using: &rng) : Int.random(in: 0..<model.count + 50, using: &rng)
+            let count = Int.random(in: 1...9000, using: &rng)
+            let fill = UInt8(step & 0xff)
+            db.updateStringRange("big", offset: offset, count: count) { raw in
+                for j in 0..<raw.count where j % 3 != 0 { raw[j] = fill }
+            }
+            if model.count < offset + count { model += [UInt8](repeating: 0, count: offset + count - model.count) }
+            for j in 0..<count where j % 3 != 0 { model[offset + j] = fill }
+            if step % 50 == 0 {
+                let suffix = [UInt8](repeating: fill, count: Int.random(in: 1...5000, using: &rng))
+                model += suffix
+                expect(suffix.withUnsafeBytes { db.appendString("big", $0) } == model.count, "append to a big string")
+            }
+            let probe = Int.random(in: 0..<model.count, using: &rng)
+            let n = Int.random(in: 1...10000, using: &rng)
+            expect(db.readStringRange("big", offset: probe, count: n) == Array(model[probe..<min(model.count, probe + n)]),
+                   "big range at \(probe)+\(n) after step \(step)")
+        }
+        expect(db.metadata("big", touch: nil)?.count == model.count, "big length")
+        expect(db.lookup("big", touch: nil)?.value == .string(Bytes(model)), "big string as a whole")
+        let copy = db.snapshot()
+        var seen: StoredValue?
+        copy.forEach { key, value, _ in
+            if key == "big" { seen = value }
+            return true
+        }
+        expect(seen == .string(Bytes(model)), "big string in a snapshot")
+        db.store("big", .string("small again"), expiry: .clear)
+        expect(db.readStringRange("big", offset: 0, count: 100) == Array("small again".utf8), "overwritten")
     }
 
     func metadataWithoutValues() {

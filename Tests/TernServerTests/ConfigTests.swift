@@ -284,7 +284,7 @@ final class ConfigTests: XCTestCase {
             "tcp-backlog": "128", "timeout": "60", "tcp-keepalive": "30", "protected-mode": "no",
             "maxclients": "100", "tracking-table-max-keys": "50", "loglevel": "warning", "logfile": "", "pidfile": "/tmp/t.pid",
             "databases": "8", "backend": "lmdb", "hz": "50", "daemonize": "no", "requirepass": "p w",
-            "proto-max-bulk-len": "1gb", "client-query-buffer-limit": "2mb", "slowlog-log-slower-than": "-1",
+            "proto-max-bulk-len": "1gb", "client-query-buffer-limit": "2mb", "hll-sparse-max-bytes": "200", "slowlog-log-slower-than": "-1",
             "slowlog-max-len": "10", "latency-monitor-threshold": "5", "maxmemory": "12345",
             "maxmemory-policy": "allkeys-random", "replica-read-only": "no", "lmdb-path": "/tmp/x.lmdb",
             "lmdb-sync": "everysec", "lmdb-map-size": "2mb", "lmdb-max-size": "1gb",

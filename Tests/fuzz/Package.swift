@@ -26,6 +26,11 @@ let package = Package(
             ],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
         ),
+        // The HyperLogLog codec, compiled from the server's own file (a symlink into Sources/TernCore).
+        .executableTarget(
+            name: "FuzzHLL",
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -426,28 +426,15 @@ enum StringCommands {
         let key = key(ctx)
         let keyspace = ctx.keyspace
         let suffix = ctx.arguments[2]
-        guard let record = keyspace.lookupWrite(key) else {
-            keyspace.store(key, .string(ctx.bytes(2)), expiry: .clear)
-            ctx.notify(.string, "append", key)
-            ctx.integer(suffix.readableBytes)
-            return
-        }
-        guard case .string(let s) = record.value else { throw CommandError.wrongType }
-        try checkStringLength(ctx, s.count + suffix.readableBytes)
-        let total = try keyspace.update(key, kind: .string) { value -> Int in
-            guard case .string(var current)? = value else { return 0 }
-            value = nil
-            current.array.append(contentsOf: suffix.readableBytesView)
-            let n = current.count
-            value = .string(current)
-            return n
-        }
+        let length = try keyspace.stringLength(key, read: false)
+        if let length { try checkStringLength(ctx, length + suffix.readableBytes) }
+        let total = suffix.withUnsafeReadableBytes { keyspace.appendString(key, $0, existed: length != nil) }
         ctx.notify(.string, "append", key)
         ctx.integer(total)
     }
 
     static func strlen(_ ctx: CommandContext) throws {
-        ctx.integer(try ctx.keyspace.readString(key(ctx))?.count ?? 0)
+        ctx.integer(try ctx.keyspace.stringLength(key(ctx), read: true) ?? 0)
     }
 
     static func setrange(_ ctx: CommandContext) throws {
@@ -456,56 +443,29 @@ enum StringCommands {
         let key = key(ctx)
         let keyspace = ctx.keyspace
         let patch = ctx.arguments[3]
-        let record = keyspace.lookupWrite(key)
-        if let record {
-            guard case .string(let s) = record.value else { throw CommandError.wrongType }
-            // Setting nothing replies with the current length.
-            if patch.readableBytes == 0 { return ctx.integer(s.count) }
-        } else if patch.readableBytes == 0 {
-            // Setting nothing on a missing key creates nothing.
-            return ctx.integer(0)
-        }
+        let length = try keyspace.stringLength(key, read: false)
+        // Setting nothing replies with the current length (0 for a missing key, which is not created).
+        if patch.readableBytes == 0 { return ctx.integer(length ?? 0) }
         let (end, overflow) = offset.addingReportingOverflow(patch.readableBytes)
         if overflow { throw CommandError.stringTooLong }
         try checkStringLength(ctx, end)
-        if record == nil {
-            var bytes = [UInt8](repeating: 0, count: end)
-            patch.withUnsafeReadableBytes { raw in
-                bytes.withUnsafeMutableBytes { out in
-                    out.baseAddress!.advanced(by: offset).copyMemory(from: raw.baseAddress!, byteCount: raw.count)
-                }
-            }
-            keyspace.store(key, .string(Bytes(bytes)), expiry: .clear)
-            ctx.notify(.string, "setrange", key)
-            return ctx.integer(end)
-        }
-        let length = try keyspace.update(key, kind: .string) { value -> Int in
-            guard case .string(var current)? = value else { return 0 }
-            value = nil
-            if current.array.count < end {
-                current.array.append(contentsOf: repeatElement(0, count: end - current.array.count))
-            }
-            patch.withUnsafeReadableBytes { raw in
-                current.array.withUnsafeMutableBytes { out in
-                    out.baseAddress!.advanced(by: offset).copyMemory(from: raw.baseAddress!, byteCount: raw.count)
-                }
-            }
-            let n = current.count
-            value = .string(current)
-            return n
+        keyspace.updateStringRange(key, offset: offset, count: patch.readableBytes, existed: length != nil) { out in
+            patch.withUnsafeReadableBytes { out.copyMemory(from: $0) }
         }
         ctx.notify(.string, "setrange", key)
-        ctx.integer(length)
+        ctx.integer(max(end, length ?? 0))
     }
 
     /// GETRANGE and SUBSTR.
     static func getrange(_ ctx: CommandContext) throws {
         var start = Int64(try ctx.int(2))
         var end = Int64(try ctx.int(3))
-        guard let s = try ctx.keyspace.readString(key(ctx)) else {
+        let key = key(ctx)
+        let keyspace = ctx.keyspace
+        guard let count = try keyspace.stringLength(key, read: true) else {
             return ctx.bulk(Bytes())
         }
-        let length = Int64(s.count)
+        let length = Int64(count)
         if start < 0 && end < 0 && start > end {
             return ctx.bulk(Bytes())
         }
@@ -517,7 +477,7 @@ enum StringCommands {
         if start > end || length == 0 {
             return ctx.bulk(Bytes())
         }
-        ctx.client.output.writeRESPBulk(s.array[Int(start)...Int(end)])
+        ctx.client.output.writeRESPBulk(keyspace.readStringRange(key, offset: Int(start), count: Int(end - start + 1)))
     }
 
     // MARK: LCS

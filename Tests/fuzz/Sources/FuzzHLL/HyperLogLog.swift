@@ -1,0 +1,1 @@
+../../../../Sources/TernCore/HyperLogLog.swift
