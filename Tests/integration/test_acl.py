@@ -463,3 +463,28 @@ def test_replication_with_an_acl_user(direction):
         if replica is not None:
             replica.cleanup()
         master.cleanup()
+
+
+def test_ten_thousand_wrong_passwords_leave_the_server_serving(servers):
+    t, _ = servers
+    c = t.connect()
+    assert c.call("ACL", "SETUSER", "guarded", "on", ">right", "+@all", "~*") == ("+", b"OK")
+    batch = b"".join(b"*3\r\n$4\r\nAUTH\r\n$7\r\nguarded\r\n$5\r\nwrong\r\n" for _ in range(1000))
+    for _ in range(10):
+        c.send_raw(batch)
+        for _ in range(1000):
+            assert c.read_reply() == ("-", b"WRONGPASS invalid username-password pair or user is disabled.")
+    assert c.call("AUTH", "guarded", "right") == ("+", b"OK")
+    assert c.call("PING") == ("+", b"PONG")
+    # The log groups them into one entry, counted.
+    entries = c.call("ACL", "LOG", "1")[1]
+    d = dict((entries[0][1][i][1], entries[0][1][i + 1]) for i in range(0, len(entries[0][1]), 2))
+    assert d[b"reason"] == ("$", b"auth") and d[b"count"] == (":", 10000)
+    # Deleting the user this connection is authenticated as closes it after the reply, as Redis does.
+    assert c.call("ACL", "DELUSER", "guarded") == (":", 1)
+    with pytest.raises((ConnectionClosed, OSError)):
+        c.call("PING")
+    c.close()
+    admin = t.connect()
+    admin.call("ACL", "LOG", "RESET")
+    admin.close()

@@ -233,3 +233,34 @@ def test_replica_refuses_a_master_with_an_untrusted_certificate(certs):
     finally:
         replica.cleanup()
         master.cleanup()
+
+
+def test_tls_only_with_port_zero_and_an_expired_client_certificate(certs, tmp_path):
+    # An expired client certificate signed by the right CA.
+    d = os.path.dirname(certs["ca"])
+    _openssl("genrsa", "-out", "expired.key", "2048", cwd=d)
+    _openssl("req", "-new", "-key", "expired.key", "-subj", "/O=Tern test/CN=expired", "-out", "expired.csr", cwd=d)
+    _openssl("x509", "-req", "-in", "expired.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+             "-days", "-1", "-out", "expired.crt", cwd=d)  # notAfter a day before notBefore: expired
+    expired = {**certs, "expired": os.path.join(d, "expired")}
+    tls_port = free_port()
+    log = tmp_path / "tern.log"
+    proc = subprocess.Popen([TERN_BIN, "--port", "0", "--bind", "127.0.0.1", "--logfile", str(log), *backend_args(),
+                             *tls_args(certs, tls_port)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        def up():
+            try:
+                return client(tls_port, certs).ping()
+            except (redis.ConnectionError, OSError):
+                return False
+        _wait(up, what="the TLS-only server")
+        with pytest.raises((redis.ConnectionError, ssl.SSLError, OSError)):
+            client(tls_port, expired, cert="expired").ping()
+        assert client(tls_port, certs).ping() and proc.poll() is None
+        # Nothing listens in plaintext.
+        # A refused handshake is the client's failure, not logged as a server error.
+        assert b"# " not in log.read_bytes().split(b"Ready to accept connections")[-1], log.read_bytes()[-2000:]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
