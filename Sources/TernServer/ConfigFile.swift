@@ -87,6 +87,9 @@ public final class ConfigFileParser {
                 }
                 continue
             }
+            if let count = ConfigRegistry.deprecatedDirectives[name], words.count == count {
+                continue  // read and ignored, as Redis 7.0 does
+            }
             if name == "include" && words.count == 2 {
                 try include(words[1])
             } else if name == "rename-command" && words.count == 3 {
@@ -101,6 +104,8 @@ public final class ConfigFileParser {
                 // Loaded once the server is set up, in order (as Redis queues loadmodule).
                 if name == "loadmodule" { config.loadModules.append(Array(words.dropFirst())) }
                 else { config.loadPlugins.append(Array(words.dropFirst())) }
+            } else if name == "user" && words.count >= 2 {
+                throw fail("Error in user declaration '\(words[1])': ACL users are not supported by Tern (it has the default user only: use requirepass)")
             } else {
                 throw fail("Bad directive or wrong number of arguments")
             }
