@@ -87,6 +87,9 @@ public struct ConfigDirective {
     let rewriter: (ServerConfig, String) -> ConfigRewrite
     /// Core-side run-time effect after CONFIG SET changed the value.
     let applier: ((ServerState) -> Void)?
+    /// Redis's apply functions that can fail: after CONFIG SET stored the new value, an error text rolls
+    /// the whole CONFIG SET back.
+    var check: ((ServerConfig) -> String?)? = nil
 
     init(name: String, alias: String?, kind: ConfigKind, mutable: Bool, protected: Bool, multiArg: Bool,
          denyLoading: Bool = false, hidden: Bool = false,
@@ -130,6 +133,13 @@ public struct ConfigDirective {
     /// The compiled-in default, as CONFIG GET prints it.
     public var defaultValue: String { getter(ServerConfig()) }
 
+    /// The same directive with a run-time check (see `check`).
+    func checked(_ check: @escaping (ServerConfig) -> String?) -> ConfigDirective {
+        var d = self
+        d.check = check
+        return d
+    }
+
     /// The same directive with more flags.
     func flagged(_ more: ConfigFlags) -> ConfigDirective {
         var d = self
@@ -169,7 +179,12 @@ public enum ConfigRegistry {
         integer("timeout", min: 0, max: intMax, mutable: true, \.timeout),
         integer("tcp-keepalive", min: 0, max: intMax, mutable: true, \.tcpKeepalive),
         bool("protected-mode", mutable: true, \.protectedMode),
-        integer("maxclients", min: 1, max: uintMax, unsigned: true, mutable: true, \.maxClients),
+        integer("maxclients", min: 1, max: uintMax, unsigned: true, mutable: true, \.maxClients)
+            .checked { c in
+                maxClientsThatFit(c.maxClients).map {
+                    "The operating system is not able to handle the specified number of clients, try with \($0)"
+                }
+            },
         // General
         enumeration("loglevel", logLevels, mutable: true, \.logLevel, apply: { server in
             server.logger.logLevel = ConfigRegistry.swiftLogLevel(server.config.logLevel)
@@ -385,7 +400,7 @@ public enum ConfigRegistry {
             .noEffect("Tern keeps its process title (a Swift program can't rewrite argv in place portably)"),
         stored("disable-thp", default: true, mutable: false)
             .noEffect("transparent huge pages only slow Redis's fork; Tern never forks to save"),
-        storedEnum("oom-score-adj", ["no", "yes", "relative", "absolute"], default: "no")
+        storedEnum("oom-score-adj", ["no", "yes", "relative", "absolute"], default: "no", same: ["relative": "yes"])
             .noEffect("Tern doesn't adjust the kernel's OOM score: set it from the service manager (OOMScoreAdjust=)"),
         oomScoreAdjValues(),
         stored("server_cpulist", default: "", emptyIsUnset: true, mutable: false).noEffect(cpulistUnused),
@@ -494,6 +509,7 @@ public enum ConfigRegistry {
         var failure: String? = nil
         var unknown: String? = nil
         var denyLoading = false
+        var chosenEntries: Set<String> = []
         let protectedAllowed = config.enableProtectedConfigs == "yes"
             || (config.enableProtectedConfigs == "local" && localClient)
         for (name, _) in pairs {
@@ -511,11 +527,15 @@ public enum ConfigRegistry {
                 denyLoading = true
                 continue
             }
-            if chosen.contains(where: { $0.name == d.name }) {
+            // Redis's table holds an alias as an entry of its own: a directive and its alias in one call
+            // aren't duplicates (the later one wins).
+            let entry = d.alias == name.lowercased() ? d.alias! : d.name
+            if chosenEntries.contains(entry) {
                 failure = "CONFIG SET failed (possibly related to argument '\(name)') - duplicate parameter"
                 continue
             }
             chosen.append(d)
+            chosenEntries.insert(entry)
         }
         if denyLoading { throw CommandError("LOADING Redis is loading the dataset in memory") }
         if let unknown { throw CommandError.err("Unknown option or number of arguments for CONFIG SET - '\(unknown)'") }
@@ -538,6 +558,13 @@ public enum ConfigRegistry {
             if d.get(config) != old[i] { changed.append(i) }
         }
         for i in changed {
+            if let problem = chosen[i].check?(config) {
+                restore(upTo: chosen.count)
+                let shownName = chosen[i].alias == pairs[i].0.lowercased() ? chosen[i].alias! : chosen[i].name
+                throw CommandError.err("CONFIG SET failed (possibly related to argument '\(shownName)') - \(problem)")
+            }
+        }
+        for i in changed {
             let d = chosen[i]
             if let server { d.applier?(server) }
             for observer in config.runtimeObservers {
@@ -556,7 +583,9 @@ public enum ConfigRegistry {
 
     /// CONFIG SET's value as the directive's arguments: multi-argument directives split it on spaces.
     static func arguments(_ d: ConfigDirective, _ value: String) -> [String] {
-        d.multiArg ? value.split(separator: " ", omittingEmptySubsequences: false).map(String.init) : [value]
+        // sdssplitlen: an empty value is no arguments at all.
+        guard d.multiArg else { return [value] }
+        return value.isEmpty ? [] : value.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
     }
 
     // MARK: CONFIG REWRITE
@@ -803,11 +832,15 @@ extension ConfigRegistry {
                         unset: emptyIsUnset ? { $0.isEmpty } : nil, unsupported: unsupported)
     }
 
+    /// `same`: names that are another name's value (CONFIG GET prints the first name of the value).
     static func storedEnum(_ name: String, _ names: [String], default def: String, mutable: Bool = true,
-                           unsupported: String? = nil) -> ConfigDirective {
+                           same: [String: String] = [:], unsupported: String? = nil) -> ConfigDirective {
         storedDirective(name, alias: nil, kind: .enumeration(names), mutable: mutable, defaultValue: def,
-                        parse: { a in try enumValue(a[0], names) }, rewriteLine: { "\($0) \($1)" },
-                        unsupported: unsupported)
+                        parse: { a in
+                            let v = try enumValue(a[0], names)
+                            return same[v] ?? v
+                        },
+                        rewriteLine: { "\($0) \($1)" }, unsupported: unsupported)
     }
 
     /// configEnumGetValue, with Redis's error listing the names.
@@ -828,9 +861,10 @@ extension ConfigRegistry {
             parse: { a in
                 let s = a[0]
                 if let v = parseMemory(s) {
+                    // Stored in a long long: sizes past LLONG_MAX read as (negative) percentages, as in Redis.
                     let value = Int64(bitPattern: v)
-                    if value < 0 { throw ConfigValueError("argument must be between -100 and \(Int64.max) inclusive") }
-                    return String(value)
+                    if value < -100 { throw ConfigValueError("percentage argument must be less or equal to 100") }
+                    return value < 0 ? "\(-value)%" : String(value)
                 }
                 if s.count > 1 && s.hasSuffix("%"),
                    let p = Array(s.utf8.dropLast()).withUnsafeBytes({ RESPNumberBridge.parseInt64($0) }), p >= 0 {
@@ -869,6 +903,7 @@ extension ConfigRegistry {
             name, alias: nil, kind: .enumeration(names), mutable: true, multiArg: true, defaultValue: "default",
             parse: { a in
                 var chosen: Set<String> = []
+                if a.isEmpty { _ = try enumValue("", names) }
                 for word in a { chosen.insert(try enumValue(word, names)) }
                 if chosen.contains("save") && chosen.contains("nosave") {
                     throw ConfigValueError("shutdown options SAVE and NOSAVE can't be used simultaneously")
@@ -1194,11 +1229,36 @@ extension ConfigRegistry {
         integer("hz", min: 0, max: intMax, mutable: true, \.hz, store: { Int(Swift.min(Swift.max($0, 1), 500)) })
     }
 
-    /// `maxmemory`: Redis takes any unsigned 64-bit size; Tern stores it as Int, so sizes above Int.max
-    /// (already "no limit" in practice) are kept as Int.max.
+    /// `maxmemory`: any unsigned 64-bit size, printed as such.
     static func maxmemory() -> ConfigDirective {
-        integer("maxmemory", kind: .memory, min: 0, max: -1, unsigned: true, mutable: true, \.maxMemory,
-                store: { v in v < 0 ? Int.max : Int(v) })
+        ConfigDirective(
+            name: "maxmemory", alias: nil, kind: .memory, mutable: true, protected: false, multiArg: false,
+            minimum: 0, maximum: -1, unsigned: true,
+            getter: { String($0.maxMemoryBytes) },
+            setter: { c, a in
+                c.maxMemoryBytes = UInt64(bitPattern: try parseNumber(a[0], kind: .memory, min: 0, max: -1, unsigned: true))
+            },
+            rewriter: { c, n in
+                .line("\(n) \(formatMemory(Int64(bitPattern: c.maxMemoryBytes)))", force: c.maxMemoryBytes != 0)
+            },
+            applier: nil)
+    }
+
+    /// `maxclients`: Redis's adjustOpenFilesLimit. The process needs maxclients + 32 descriptors; when the
+    /// limit can't be raised that far, CONFIG SET fails with the number that would fit (at start-up the
+    /// value is lowered with a warning instead). Returns nil when it fits.
+    public static func maxClientsThatFit(_ requested: Int) -> Int? {
+        let reserved = 32
+        let needed = rlim_t(requested + reserved)
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return nil }
+        if limit.rlim_cur >= needed { return nil }
+        var raised = rlimit(rlim_cur: needed, rlim_max: Swift.max(needed, limit.rlim_max))
+        if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { return nil }
+        raised = rlimit(rlim_cur: limit.rlim_max, rlim_max: limit.rlim_max)
+        let best = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 ? limit.rlim_max : limit.rlim_cur
+        if best >= needed { return nil }
+        return Swift.max(1, Int(best) - reserved)
     }
 
     /// `client-output-buffer-limit <class> <hard> <soft> <seconds> [...]`: classes normal, replica (or slave)

@@ -61,7 +61,13 @@ public final class ServerConfig {
     public var latencyMonitorThreshold: Int = 0
 
     // Memory
-    public var maxMemory: Int = 0
+    /// `maxmemory` as Redis keeps it (any unsigned 64-bit size; 0: no limit).
+    public var maxMemoryBytes: UInt64 = 0
+    /// The limit as the server compares it with used memory (sizes above Int.max clamp to it).
+    public var maxMemory: Int {
+        get { maxMemoryBytes > UInt64(Int.max) ? Int.max : Int(maxMemoryBytes) }
+        set { maxMemoryBytes = UInt64(max(0, newValue)) }
+    }
     public var maxMemoryPolicy: String = "noeviction"
     /// Keys sampled per eviction.
     public var maxMemorySamples: Int = 5

@@ -65,6 +65,11 @@ public enum Launcher {
         logger.notice("oO0OoO0OoO0Oo Tern is starting oO0OoO0OoO0Oo")
         logger.notice("Tern version=\(TernVersion.tern), redis_version=\(TernVersion.redisCompatible), pid=\(getpid()), just started")
         if let problem = supervision?.problem { logger.warning("\(problem)") }
+        if let fit = ConfigRegistry.maxClientsThatFit(config.maxClients) {
+            logger.warning("You requested maxclients of \(config.maxClients) requiring at least \(config.maxClients + 32) max file descriptors.")
+            logger.warning("Current maximum open files is \(fit + 32). maxclients has been reduced to \(fit) to compensate for low ulimit. If you need higher maxclients increase 'ulimit -n'.")
+            config.maxClients = fit
+        }
         if config.configFile.isEmpty {
             logger.warning("Warning: no config file specified, using the default config. In order to specify a config file use tern-server /path/to/tern.conf")
         }
@@ -82,10 +87,13 @@ public enum Launcher {
         }
         logger.notice("Server initialized (backend \(config.backend))")
         logger.notice("Ready to accept connections tcp")
-        supervision?.ready(replica: !config.replicaOf.isEmpty, logger: logger)
         let group = ServiceGroup(configuration: .init(
             // SHUTDOWN makes the service return on its own: that ends the group normally.
-            services: [.init(service: app, successTerminationBehavior: .gracefullyShutdownGroup)],
+            services: [.init(service: app, successTerminationBehavior: .gracefullyShutdownGroup),
+                       // Readiness goes out once the group runs, when SIGTERM already means a clean shutdown.
+                       .init(service: ReadinessAnnouncement(supervision: supervision, replica: !config.replicaOf.isEmpty,
+                                                            logger: logger),
+                             successTerminationBehavior: .ignore)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         do {
@@ -211,5 +219,17 @@ struct ServiceSupervision: Equatable {
             return 1
         }
         return 0
+    }
+}
+
+/// Tells the service manager the server is ready, from inside the running service group.
+struct ReadinessAnnouncement: Service {
+    let supervision: ServiceSupervision?
+    let replica: Bool
+    let logger: Logger
+
+    func run() async throws {
+        supervision?.ready(replica: replica, logger: logger)
+        try? await gracefulShutdown()
     }
 }
