@@ -76,7 +76,8 @@ def start(server):
 
 
 def tern_server(extra=(), name="tern-cfg"):
-    argv = lambda port: [TERN_BIN, "--port", str(port), "--bind", "127.0.0.1", *backend_args(), *extra]
+    backend = backend_args()  # once: a restart finds the same LMDB store
+    argv = lambda port: [TERN_BIN, "--port", str(port), "--bind", "127.0.0.1", *backend, *extra]
     return start(ServerProcess(name, argv))
 
 

@@ -211,6 +211,9 @@ enum SetCommands {
         }
         let popped = CollectionSupport.sample(members, count)
         _ = try keyspace.setRemove(key, popped)
+        // Redis's SPOP_MOVE_STRATEGY_MUL case: when few members remain it builds a new set of them, whose
+        // encoding is chosen afresh.
+        if (meta.count - count) * 5 <= count { keyspace.database.setEncoding(key, .derived) }
         ctx.notify(.set, "spop", key)
         ctx.setHeader(popped.count)
         for m in popped { ctx.bulk(m) }

@@ -475,7 +475,8 @@ enum StringCommands {
                     out.baseAddress!.advanced(by: offset).copyMemory(from: raw.baseAddress!, byteCount: raw.count)
                 }
             }
-            keyspace.store(key, .string(Bytes(bytes)), expiry: .clear)
+            // Built in place by Redis (createObject on a zeroed sds): "raw" whatever its size.
+            keyspace.store(key, .string(Bytes(bytes)), expiry: .clear, encoding: .converted)
             ctx.notify(.string, "setrange", key)
             return ctx.integer(end)
         }
