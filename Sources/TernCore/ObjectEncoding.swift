@@ -56,6 +56,16 @@ public enum ObjectEncoding {
         }
     }
 
+    /// Whether a stored key is in its compact encoding: its recorded state, or (none recorded) `derive()`.
+    @inline(__always)
+    public static func isCompact(_ state: EncodingState, derive: () -> Bool) -> Bool {
+        switch state {
+        case .compact: return true
+        case .converted: return false
+        case .derived: return derive()
+        }
+    }
+
     /// Whether Redis would hold this value in its general encoding when built from scratch (a load, a
     /// *STORE result): too many elements, or one too long (hashes, sorted sets) or not an integer (sets).
     public static func exceedsCompact(_ value: StoredValue, limits: Limits) -> Bool {
