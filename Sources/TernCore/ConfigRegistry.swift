@@ -1162,6 +1162,8 @@ extension ConfigRegistry {
                 var info = stat()
                 if stat(path, &info) != 0 { throw ConfigValueError(String(cString: strerror(errno))) }
                 if (info.st_mode & S_IFMT) != S_IFDIR { throw ConfigValueError(String(cString: strerror(ENOTDIR))) }
+                // At run time (CONFIG SET with enable-protected-configs) the server moves at once, as Redis.
+                if !c.readingConfigFile && chdir(path) != 0 { throw ConfigValueError(String(cString: strerror(errno))) }
                 c.dir = path
             },
             rewriter: { _, n in

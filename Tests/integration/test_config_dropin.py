@@ -203,6 +203,22 @@ def test_config_set_is_atomic_with_redis_errors(both):
             {(k, v) for k, v in config_get_all(rp.conn).items() if k in TERN_ONLY}, cmd
 
 
+def test_default_bind_is_loopback_deliberately(tmp_path):
+    """Deliberate difference: without a bind directive Tern listens on loopback only (127.0.0.1 -::1), where
+    Redis 7.0 listens on every interface (* -::*) behind protected-mode. Every other test passes --bind."""
+    port = free_port()
+    p = subprocess.Popen([TERN_BIN, "--port", str(port), *backend_args()], cwd=str(tmp_path),
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True)
+    try:
+        wait_for_ping(port, time.monotonic() + 30, p)
+        with RawConnection(port) as c:
+            assert c.call("CONFIG", "GET", "bind")[1][1] == ("$", b"127.0.0.1 -::1")
+    finally:
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=15)
+
+
 def test_protected_configs_follow_enable_protected_configs():
     for setting, expect_ok in (("no", False), ("yes", True), ("local", True)):
         t = tern_server(["--enable-protected-configs", setting])
@@ -212,6 +228,14 @@ def test_protected_configs_follow_enable_protected_configs():
                 if expect_ok:
                     assert reply == ("+", b"OK"), (setting, reply)
                     assert c.call("CONFIG", "GET", "dbfilename")[1][1] == ("$", b"other.rdb")
+                    # dir moves the server at once, as Redis chdirs.
+                    target = tempfile.mkdtemp(prefix="tern-dir-")
+                    assert c.call("CONFIG", "SET", "dir", target) == ("+", b"OK")
+                    assert c.call("CONFIG", "GET", "dir")[1][1] == ("$", target.encode())
+                    assert c.call("SAVE") == ("+", b"OK")
+                    assert os.path.exists(os.path.join(target, "other.rdb"))
+                    assert c.call("CONFIG", "SET", "dir", "/nonexistent-dir") == \
+                        ("-", b"ERR CONFIG SET failed (possibly related to argument 'dir') - No such file or directory")
                 else:
                     assert reply == ("-", b"ERR CONFIG SET failed (possibly related to argument 'dbfilename') - can't set protected config")
         finally:
