@@ -104,6 +104,9 @@ public final class ConfigFileParser {
                 // Loaded once the server is set up, in order (as Redis queues loadmodule).
                 if name == "loadmodule" { config.loadModules.append(Array(words.dropFirst())) }
                 else { config.loadPlugins.append(Array(words.dropFirst())) }
+            } else if name == "sentinel" {
+                // A lone "sentinel" asks redis-server for sentinel mode (main() handles it); Tern is no sentinel.
+                if words.count != 1 { throw fail("sentinel directive while not in sentinel mode") }
             } else if name == "user" && words.count >= 2 {
                 throw fail("Error in user declaration '\(words[1])': ACL users are not supported by Tern (it has the default user only: use requirepass)")
             } else {

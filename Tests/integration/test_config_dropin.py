@@ -320,6 +320,7 @@ BAD_LINES = [
     "dbfilename a/b", "maxmemory-clients 101%", "shutdown-on-sigterm save nosave", "supervised launchd",
     "latency-tracking-info-percentiles 50 abc", "proc-title-template {nope}", "replicaof localhost x",
     "enable-debug-command sometimes", "tls-auth-clients maybe", "sanitize-dump-payload always",
+    "sentinel monitor m 127.0.0.1 6379 2", "list-max-ziplist-entries 1 2", "maxclients 0", "repl-backlog-size 0",
 ]
 
 # Lines only Tern refuses (features it lacks), with the words its reason must contain.
