@@ -172,7 +172,7 @@ public enum ConfigRegistry {
     public static let directives: [ConfigDirective] = [
         // Network
         bind(),
-        integer("port", min: 0, max: 65535, mutable: false, \.port),
+        integer("port", min: 0, max: 65535, mutable: true, \.port),
         string("unixsocket", emptyIsUnset: true, mutable: false, \.unixSocket),
         integer("unixsocketperm", kind: .octal, min: 0, max: 0o777, unsigned: true, mutable: false, \.unixSocketPerm),
         integer("tcp-backlog", min: 0, max: intMax, mutable: false, \.tcpBacklog),
@@ -1135,7 +1135,7 @@ extension ConfigRegistry {
 
     static func bind() -> ConfigDirective {
         ConfigDirective(
-            name: "bind", alias: nil, kind: .special, mutable: false, protected: false, multiArg: true,
+            name: "bind", alias: nil, kind: .special, mutable: true, protected: false, multiArg: true,
             minimum: 0, maximum: 0, unsigned: false,
             getter: { $0.bind.joined(separator: " ") },
             setter: { c, a in

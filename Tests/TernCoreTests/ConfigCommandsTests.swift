@@ -153,7 +153,7 @@ final class ConfigCommandsTests: XCTestCase {
         XCTAssertEqual(h.run("CONFIG SET proto-max-bulk-len 2mb client-query-buffer-limit 1gb"), ok)
         XCTAssertEqual(h.config.protoMaxBulkLen, 2 << 20)
         XCTAssertEqual(h.run("CONFIG GET proto-max-bulk-len"), map([("proto-max-bulk-len", "2097152")]))
-        for immutable in ["port", "bind", "unixsocket", "tcp-backlog", "logfile", "pidfile", "backend", "daemonize"] {
+        for immutable in ["unixsocket", "tcp-backlog", "logfile", "pidfile", "backend", "daemonize"] {
             XCTAssertEqual(h.run(["CONFIG", "SET", immutable, "1"]),
                            err("ERR CONFIG SET failed (possibly related to argument '\(immutable)') - can't set immutable config"))
         }
