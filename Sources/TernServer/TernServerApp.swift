@@ -7,6 +7,7 @@ import TernLMDB
 import TernMemory
 import TernPlugins
 import TernReplication
+import TernRDB
 import TernStorage
 #if canImport(Glibc)
 import Glibc
