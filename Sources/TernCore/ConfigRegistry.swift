@@ -941,7 +941,7 @@ extension ConfigRegistry {
             rewriter: { c, n in
                 let v = c.latencyTrackingPercentiles
                 let line = v.isEmpty ? "\(n) \"\"" : "\(n) " + v.map(formatPercentile).joined(separator: " ")
-                return .line(line, force: v != ServerConfig().latencyTrackingPercentiles)
+                return .line(line, force: true)  // always written, as Redis's rewrite does
             },
             applier: nil)
     }
@@ -1307,7 +1307,9 @@ extension ConfigRegistry {
                 var each: [String] = []
                 var force: [Bool] = []
                 for (i, l) in c.clientOutputBufferLimits.enumerated() {
-                    each.append("\(n) \(ClientOutputBufferLimit.classNames[i]) \(formatMemory(Int64(bitPattern: l.hardBytes))) \(formatMemory(Int64(bitPattern: l.softBytes))) \(l.softSeconds)")
+                    // CONFIG GET says "slave"; Redis's rewrite writes "replica".
+                    let name = i == ClientOutputBufferLimit.replica ? "replica" : ClientOutputBufferLimit.classNames[i]
+                    each.append("\(n) \(name) \(formatMemory(Int64(bitPattern: l.hardBytes))) \(formatMemory(Int64(bitPattern: l.softBytes))) \(l.softSeconds)")
                     force.append(l != ClientOutputBufferLimit.defaults[i])
                 }
                 return .lines(each, force: force)

@@ -158,6 +158,20 @@ final class ConfigTests: XCTestCase {
                        "argument(s) must be one of the following: upstart, systemd, auto, no")
     }
 
+    /// The `user default ...` line stock Redis's CONFIG REWRITE writes is read (password hash checked against
+    /// requirepass); other users or restrictions stop start-up.
+    func testDefaultUserLines() throws {
+        XCTAssertEqual(SHA256.hex(Array("secret".utf8)), "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b")
+        XCTAssertEqual(SHA256.hex([]), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        XCTAssertEqual(SHA256.hex(Array(String(repeating: "a", count: 64).utf8)),
+                       "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb")
+        let c = try load([file("u.conf", "requirepass secret\nuser default on #2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b ~* &* +@all\n")])
+        XCTAssertEqual(c.requirePass, "secret")
+        XCTAssertEqual(try load([file("u2.conf", "user default on >pw allkeys allchannels allcommands\n")]).requirePass, "pw")
+        XCTAssertEqual(failure([file("u3.conf", "user default on nopass ~* &* -@all\n")])?.reason,
+                       "Error in user declaration 'default': ACL users are not supported by Tern (it has the default user only: use requirepass)")
+    }
+
     /// Redis 7.0's deprecated directives are read and ignored; with another word count they are bad lines.
     func testDeprecatedDirectivesAreIgnored() throws {
         _ = try load([file("dep.conf", "list-max-ziplist-entries 512\nlua-replicate-commands yes\n")])

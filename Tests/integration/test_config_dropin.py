@@ -509,3 +509,92 @@ def test_config_set_port_and_bind_move_the_listeners():
             t.port = new_port  # for the fixture's stop
     finally:
         t.cleanup()
+
+
+@pytest.mark.skipif(not os.path.exists(DEBIAN_CONF), reason="Debian's redis-server package is not installed")
+def test_config_rewrite_of_debian_conf_matches_stock_and_restarts():
+    """The same CONFIG SETs then CONFIG REWRITE on Debian's redis.conf: the same lines as the stock server's
+    rewrite (appended lines may come in another order), except the `user default` line Redis adds; the
+    rewritten file (stock's included) starts Tern with the values set."""
+    changes = [("maxmemory", "100mb"), ("hash-max-listpack-entries", "64"), ("appendfsync", "always"),
+               ("save", "100 5"), ("lazyfree-lazy-expire", "yes"), ("notify-keyspace-events", "KEA"),
+               ("client-output-buffer-limit", "pubsub 64mb 16mb 90"), ("latency-tracking-info-percentiles", "50 99.9"),
+               ("oom-score-adj-values", "1 2 3"), ("slave-read-only", "no"), ("requirepass", "s3cret")]
+    texts, dirs = {}, {}
+    for name, binary in (("tern", TERN_BIN), ("redis", "redis-server")):
+        d = tempfile.mkdtemp(prefix="%s-rewrite-" % name)
+        port = free_port()
+        conf = adjusted_debian_conf(d, port)
+        argv = [binary, conf] + (backend_args() if name == "tern" else [])
+        p = subprocess.Popen(argv, executable=REDIS_BIN if name == "redis" else None, cwd=d,
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+        try:
+            wait_for_ping(port, time.monotonic() + 30, p)
+            with RawConnection(port) as c:
+                for k, v in changes:
+                    assert c.call("CONFIG", "SET", k, v) == ("+", b"OK"), (name, k)
+                assert c.call("AUTH", "s3cret") == ("+", b"OK")
+                assert c.call("CONFIG", "REWRITE") == ("+", b"OK"), name
+        finally:
+            p.send_signal(signal.SIGTERM)
+            p.wait(timeout=15)
+        with open(conf) as f:
+            texts[name] = f.read().replace(d, "DIR").replace(str(port), "PORT")
+        dirs[name] = (d, conf)
+    tern_lines, stock_lines = (set(texts[n].split("\n")) for n in ("tern", "redis"))
+    user_line = {l for l in stock_lines if l.startswith("user default ")}
+    assert len(user_line) == 1
+    assert tern_lines == stock_lines - user_line
+    # Both rewritten files start Tern (stock's has the user line with the password's SHA-256).
+    for name in ("tern", "redis"):
+        d, conf = dirs[name]
+        port = free_port()
+        p = subprocess.Popen([TERN_BIN, conf, "--port", str(port), "--dir", d, "--pidfile", "", *backend_args()],
+                             cwd=d, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             start_new_session=True)
+        try:
+            try:
+                wait_for_ping(port, time.monotonic() + 30, p)
+            except RuntimeError:
+                raise AssertionError(p.stdout.read().decode() if p.poll() is not None else "no PONG")
+            with RawConnection(port) as c:
+                assert c.call("AUTH", "s3cret") == ("+", b"OK")
+                assert c.call("CONFIG", "GET", "maxmemory")[1][1] == ("$", b"104857600")
+                assert c.call("CONFIG", "GET", "hash-max-ziplist-entries")[1][1] == ("$", b"64")
+        finally:
+            p.send_signal(signal.SIGTERM)
+            p.wait(timeout=15)
+        import shutil
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.mark.parametrize("lines,problem", [
+    ("user default on nopass ~* &* +@all\n", None),
+    ("requirepass pw\nuser default on #%s ~* &* +@all\n" % "30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4", None),
+    ("user default on >pw ~* &* +@all\n", None),
+    ("requirepass pw\nuser default on #%s ~* &* +@all\n" % ("0" * 64), "a password hash Tern can't check"),
+    ("user default on nopass ~app:* &* +@all\n", "ACL users are not supported"),
+    ("user default off nopass ~* &* +@all\n", "ACL users are not supported"),
+    ("requirepass pw\nuser default on nopass ~* &* +@all\n", "nopass contradicts requirepass"),
+])
+def test_default_user_lines(lines, problem, tmp_path):
+    port = free_port()
+    path = tmp_path / "user.conf"
+    path.write_text("port %d\nbind 127.0.0.1\n%s" % (port, lines))
+    if problem:
+        code, out = run_to_exit([TERN_BIN, str(path)], str(tmp_path))
+        assert code != 0 and problem in fatal_block(out)[2], out
+        return
+    p = subprocess.Popen([TERN_BIN, str(path), *backend_args()], cwd=str(tmp_path), stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_for_ping(port, time.monotonic() + 30, p)
+        with RawConnection(port) as c:
+            needs_password = "pw" in lines
+            assert (c.call("GET", "k")[0] == "-") == needs_password
+            if needs_password:
+                assert c.call("AUTH", "pw") == ("+", b"OK")
+    finally:
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=15)
