@@ -100,6 +100,17 @@ public final class ConfigFileParser {
                 }
                 _ = commands.rename(old, to: new)
                 config.renamedCommands.append((from: old, to: new))
+            } else if name == "user" && words.count >= 2 {
+                // Validated now, installed once plugins are loaded (Redis's ACLAppendUserForLoading).
+                let rules = Array(words.dropFirst())
+                if config.userLines.contains(where: { $0.first == rules[0] }) {
+                    throw fail("Error in user declaration '\(rules[0])': Duplicate user found. A user can only be defined once in config files")
+                }
+                if let problem = AccessControl.validateUserLine(rules, table: commands,
+                                                                pubsubDefaultAll: config.aclPubsubDefault == "allchannels") {
+                    throw fail(problem)
+                }
+                config.userLines.append(rules)
             } else if (name == "loadmodule" || name == "loadplugin") && words.count >= 2 {
                 // Loaded once the server is set up, in order (as Redis queues loadmodule).
                 if name == "loadmodule" { config.loadModules.append(Array(words.dropFirst())) }
@@ -107,10 +118,6 @@ public final class ConfigFileParser {
             } else if name == "sentinel" {
                 // A lone "sentinel" asks redis-server for sentinel mode (main() handles it); Tern is no sentinel.
                 if words.count != 1 { throw fail("sentinel directive while not in sentinel mode") }
-            } else if name == "user" && words.count >= 2 {
-                if let problem = DefaultUserLine.apply(Array(words.dropFirst()), to: config) {
-                    throw fail("Error in user declaration '\(words[1])': \(problem)")
-                }
             } else {
                 throw fail("Bad directive or wrong number of arguments")
             }
@@ -172,89 +179,5 @@ public final class ConfigFileParser {
 
     func split(_ line: String) -> [String]? {
         InlineSplitter.split(Array(line.utf8)).map { $0.map { String(decoding: $0, as: UTF8.self) } }
-    }
-}
-
-/// A `user` line. Tern has the default user only, with or without requirepass; the line stock Redis's CONFIG
-/// REWRITE writes for it ("user default on nopass ~* &* +@all", or "#<sha256 of requirepass>" instead of
-/// nopass) is read, and anything that would make another user or restrict this one is refused.
-enum DefaultUserLine {
-    static let unrestricted: Set<String> = ["on", "~*", "&*", "+@all", "allkeys", "allchannels", "allcommands"]
-
-    /// nil when the line describes the default user Tern has; else why it can't be honoured.
-    static func apply(_ words: [String], to config: ServerConfig) -> String? {
-        let refusal = "ACL users are not supported by Tern (it has the default user only: use requirepass)"
-        guard words.first == "default" else { return refusal }
-        var password: String? = nil
-        var hash: String? = nil
-        var sawNopass = false
-        for rule in words.dropFirst() {
-            if unrestricted.contains(rule) { continue }
-            if rule == "nopass" { sawNopass = true; continue }
-            if rule.hasPrefix(">") && password == nil { password = String(rule.dropFirst()); continue }
-            if rule.hasPrefix("#") && hash == nil { hash = String(rule.dropFirst()).lowercased(); continue }
-            return refusal
-        }
-        guard words.contains("on"), words.contains("~*") || words.contains("allkeys"),
-              words.contains("+@all") || words.contains("allcommands"),
-              words.contains("&*") || words.contains("allchannels") else { return refusal }
-        switch (sawNopass, password, hash) {
-        case (true, nil, nil):
-            return config.requirePass.isEmpty ? nil : "nopass contradicts requirepass"
-        case (false, let p?, nil):
-            if !config.requirePass.isEmpty && config.requirePass != p { return "the password differs from requirepass" }
-            config.requirePass = p
-            return nil
-        case (false, nil, let h?):
-            return !config.requirePass.isEmpty && SHA256.hex(Array(config.requirePass.utf8)) == h ? nil
-                : "a password hash Tern can't check (set requirepass to the password before this line)"
-        default:
-            return refusal
-        }
-    }
-}
-
-/// SHA-256 (FIPS 180-4), for the password hashes of `user` lines.
-enum SHA256 {
-    static let k: [UInt32] = [
-        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-        0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-        0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-        0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-        0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-        0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-        0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-    ]
-
-    static func hex(_ message: [UInt8]) -> String {
-        var h: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
-        var data = message + [0x80]
-        while data.count % 64 != 56 { data.append(0) }
-        let bits = UInt64(message.count) * 8
-        for i in (0..<8).reversed() { data.append(UInt8(truncatingIfNeeded: bits >> (UInt64(i) * 8))) }
-        func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
-        var w = [UInt32](repeating: 0, count: 64)
-        for chunk in stride(from: 0, to: data.count, by: 64) {
-            for i in 0..<16 {
-                w[i] = (0..<4).reduce(0) { $0 << 8 | UInt32(data[chunk + i * 4 + $1]) }
-            }
-            for i in 16..<64 {
-                let s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3)
-                let s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10)
-                w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
-            }
-            var (a, b, c, d, e, f, g, hh) = (h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7])
-            for i in 0..<64 {
-                let t1 = hh &+ (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) &+ ((e & f) ^ (~e & g)) &+ k[i] &+ w[i]
-                let t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) &+ ((a & b) ^ (a & c) ^ (b & c))
-                (hh, g, f, e, d, c, b, a) = (g, f, e, d &+ t1, c, b, a, t1 &+ t2)
-            }
-            for (i, v) in [a, b, c, d, e, f, g, hh].enumerated() { h[i] = h[i] &+ v }
-        }
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for v in h { for shift in stride(from: 28, through: 0, by: -4) { out.append(digits[Int((v >> UInt32(shift)) & 0xf)]) } }
-        return String(decoding: out, as: UTF8.self)
     }
 }
