@@ -42,6 +42,14 @@ DEFAULT_ONLY = {
     "shutdown-on-sigterm": "signals shut down as plain SHUTDOWN",
 }
 
+# TLS directives (the security branch's implementation, tested in its own files) differ from a stock Redis
+# without certificates: tls-port can't be changed at run time in Tern, and Tern validates the TLS
+# configuration only when a TLS listener or link needs it, where Redis applies it on every CONFIG SET.
+TLS_DIFFERENT = {"tls-port", "tls-cluster", "tls-replication"} | {"tls-" + n for n in (
+    "cert-file", "key-file", "key-file-pass", "client-cert-file", "client-key-file", "client-key-file-pass",
+    "dh-params-file", "ca-cert-file", "ca-cert-dir", "protocols", "ciphers", "ciphersuites",
+    "prefer-server-ciphers", "session-caching", "session-cache-size", "session-cache-timeout", "auth-clients")}
+
 # Not probed with arbitrary values: a password would lock the probing connection out (requirepass is
 # covered by test_differential_server); a timeout of a second would close it while the loop runs.
 NOT_PROBED = {"requirepass", "timeout"}
@@ -150,7 +158,7 @@ def test_config_set_every_directive_matches_stock(both):
     mismatches = []
     checked = 0
     for name in sorted(stock_all):
-        if name in NOT_PROBED:
+        if name in NOT_PROBED or name in TLS_DIFFERENT:
             continue
         for probe in PROBES + [stock_all[name]]:
             if (name, probe) in SLOW_ON_STOCK or (name in PER_PROCESS and probe == stock_all[name]):
@@ -538,7 +546,11 @@ def test_config_rewrite_of_debian_conf_matches_stock_and_restarts():
         dirs[name] = (d, conf)
     tern_lines, stock_lines = (set(texts[n].split("\n")) for n in ("tern", "redis"))
     tern_lines = {l for l in tern_lines if l.split(" ")[0] not in TERN_ONLY}  # this pass's backend
-    assert tern_lines == stock_lines
+    # Known difference: Tern's CONFIG REWRITE doesn't write Redis's `user default ...` line (the ACL users);
+    # it reads it (the stock file below starts Tern).
+    user_line = {l for l in stock_lines - tern_lines if l.startswith("user default ")}
+    assert len(user_line) <= 1
+    assert tern_lines == stock_lines - user_line
     # Both rewritten files start Tern (stock's has the user line with the password's SHA-256).
     for name in ("tern", "redis"):
         d, conf = dirs[name]
