@@ -248,6 +248,9 @@ public enum ConfigRegistry {
         integer("slowlog-log-slower-than", min: -1, max: Int64.max, mutable: true, \.slowlogLogSlowerThan),
         integer("slowlog-max-len", min: 0, max: longMax, unsigned: true, mutable: true, \.slowlogMaxLen),
         integer("latency-monitor-threshold", min: 0, max: Int64.max, mutable: true, \.latencyMonitorThreshold),
+        // Streams
+        integer("stream-node-max-bytes", kind: .memory, min: 0, max: longMax, mutable: true, \.streamNodeMaxBytes),
+        integer("stream-node-max-entries", min: 0, max: Int64.max, mutable: true, \.streamNodeMaxEntries),
         // Memory
         maxmemory(),
         enumeration("maxmemory-policy", memoryPolicies, mutable: true, \.maxMemoryPolicy),
@@ -303,10 +306,6 @@ public enum ConfigRegistry {
             .noEffect("compresses quicklist nodes in Redis; Tern's lists have no such nodes"),
         stored("hll-sparse-max-bytes", kind: .memory, min: 0, max: longMax, unsigned: true, default: 3000)
             .noEffect("HyperLogLog commands are not implemented in Tern"),
-        stored("stream-node-max-bytes", kind: .memory, min: 0, max: longMax, unsigned: true, default: 4096)
-            .noEffect("streams are not implemented in Tern"),
-        stored("stream-node-max-entries", min: 0, max: Int64.max, default: 100)
-            .noEffect("streams are not implemented in Tern"),
         // Security, debugging and modules
         enumeration("enable-protected-configs", protectedActions, mutable: false, \.enableProtectedConfigs),
         enumeration("enable-debug-command", protectedActions, mutable: false, \.enableDebugCommand),

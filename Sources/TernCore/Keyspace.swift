@@ -185,7 +185,7 @@ public struct Keyspace {
         switch value {
         case .string:
             if encoding == .converted { database.setEncoding(key, .converted) }
-        case .list:
+        case .list, .stream:
             return
         case .hash, .set, .zset:
             if value.isEmptyCollection { return }

@@ -42,6 +42,8 @@ public enum ObjectEncoding {
             return state == .converted ? "raw" : stringEncoding(s.array)
         case .list:
             return "quicklist"
+        case .stream:
+            return "stream"
         case .hash, .set, .zset:
             let converted: Bool
             switch state {
@@ -79,7 +81,7 @@ public enum ObjectEncoding {
         case .zset(let z):
             if z.count > limits.zsetMaxListpackEntries { return true }
             return z.scores.keys.contains { $0.count > limits.zsetMaxListpackValue }
-        case .string, .list:
+        case .string, .list, .stream:
             return false
         }
     }

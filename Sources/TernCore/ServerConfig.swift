@@ -90,6 +90,10 @@ public final class ServerConfig {
     public var slowlogMaxLen: Int = 128
     public var latencyMonitorThreshold: Int = 0
 
+    // Streams: the size of a macro node (a listpack of Redis's rax), which sets approximate trimming's grain.
+    public var streamNodeMaxBytes: Int = 4096
+    public var streamNodeMaxEntries: Int = 100
+
     // Memory
     /// `maxmemory` as Redis keeps it (any unsigned 64-bit size; 0: no limit).
     public var maxMemoryBytes: UInt64 = 0

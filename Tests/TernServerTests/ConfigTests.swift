@@ -321,6 +321,7 @@ final class ConfigTests: XCTestCase {
             "save": "100 10 20 5", "dbfilename": "x.rdb", "rdbcompression": "no", "rdbchecksum": "no",
             "stop-writes-on-bgsave-error": "no", "enable-module-command": "local", "supervised": "systemd",
             "proc-title-template": "{title} {port}", "cluster-announce-hostname": "h-1.example",
+            "stream-node-max-bytes": "8kb", "stream-node-max-entries": "50",
             "aclfile": "/tmp/users.acl", "acllog-max-len": "5", "acl-pubsub-default": "allchannels",
             "tls-port": "6390", "tls-cert-file": "/tmp/s.crt", "tls-key-file": "/tmp/s.key", "tls-key-file-pass": "kp",
             "tls-client-cert-file": "/tmp/c.crt", "tls-client-key-file": "/tmp/c.key", "tls-client-key-file-pass": "cp",
