@@ -142,11 +142,18 @@ extension ServerState {
         }
     }
 
+    /// A call that ends without running again (timeout, CLIENT UNBLOCK) counts in the latency histogram as
+    /// in Redis's updateStatsOnUnblock; its execution time (the first attempt) isn't kept, so it counts as 0.
+    func recordUnblockedCall(_ spec: CommandSpec) {
+        if config.latencyTracking { spec.stat.histogram.record(micros: 0) }
+    }
+
     /// A parked client's time is up: it gets the null reply and carries on with its input.
     func expireBlockedClient(_ id: UInt64) {
         guard let b = blocking.blocked[id], let deadline = b.deadline, deadline <= clock.nowMillis() else { return }
         _ = blocking.remove(id)
         b.spec.stat.calls += 1
+        recordUnblockedCall(b.spec)
         stats.totalCommandsProcessed += 1
         b.client.output.writeRESPNullArray(b.client.resp)
         b.client.transport?.setReadingEnabled(true)
@@ -165,6 +172,7 @@ extension ServerState {
     public func unblockClient(_ id: UInt64, withError: Bool) -> Bool {
         guard let b = blocking.remove(id) else { return false }
         b.spec.stat.calls += 1
+        recordUnblockedCall(b.spec)
         stats.totalCommandsProcessed += 1
         if withError {
             b.spec.stat.failedCalls += 1

@@ -7,6 +7,7 @@ public enum BuiltinCommands {
             + PubSubCommands.specs + SortCommand.specs + BlockingCommands.specs + ModuleCommands.specs
             + StreamCommands.specs
             + ACLCommands.specs
+            + DebugCommands.specs + MemoryCommands.specs + LatencyCommands.specs + LolwutCommand.specs
     }
 
     /// A table holding every built-in command.

@@ -185,6 +185,7 @@ public enum ConfigRegistry {
                     "The operating system is not able to handle the specified number of clients, try with \($0)"
                 }
             },
+        integer("tracking-table-max-keys", min: 0, max: uintMax, unsigned: true, mutable: true, \.trackingTableMaxKeys),
         // General
         enumeration("loglevel", logLevels, mutable: true, \.logLevel, apply: { server in
             server.logger.logLevel = ConfigRegistry.swiftLogLevel(server.config.logLevel)
@@ -248,6 +249,9 @@ public enum ConfigRegistry {
         integer("slowlog-log-slower-than", min: -1, max: Int64.max, mutable: true, \.slowlogLogSlowerThan),
         integer("slowlog-max-len", min: 0, max: longMax, unsigned: true, mutable: true, \.slowlogMaxLen),
         integer("latency-monitor-threshold", min: 0, max: Int64.max, mutable: true, \.latencyMonitorThreshold),
+        bool("latency-tracking", mutable: true, \.latencyTracking),
+        latencyTrackingInfoPercentiles(),
+        enumeration("enable-debug-command", ["no", "yes", "local"], mutable: false, \.enableDebugCommand),
         // Streams
         integer("stream-node-max-bytes", kind: .memory, min: 0, max: longMax, mutable: true, \.streamNodeMaxBytes),
         integer("stream-node-max-entries", min: 0, max: Int64.max, mutable: true, \.streamNodeMaxEntries),
@@ -308,7 +312,6 @@ public enum ConfigRegistry {
             .noEffect("HyperLogLog commands are not implemented in Tern"),
         // Security, debugging and modules
         enumeration("enable-protected-configs", protectedActions, mutable: false, \.enableProtectedConfigs),
-        enumeration("enable-debug-command", protectedActions, mutable: false, \.enableDebugCommand),
         storedEnum("sanitize-dump-payload", ["no", "yes", "clients"], default: "no")
             .noEffect("Tern always checks a RESTORE payload completely before using it"),
         // Append-only file: Tern has none yet, so it can't be turned on; the tuning around it is inert.
@@ -437,9 +440,6 @@ public enum ConfigRegistry {
         // Scripting and tracking
         stored("busy-reply-threshold", alias: "lua-time-limit", min: 0, max: longMax, default: 5000)
             .noEffect("scripting (EVAL, FUNCTION) is not implemented in Tern"),
-        integer("tracking-table-max-keys", min: 0, max: longMax, unsigned: true, mutable: true, \.trackingTableMaxKeys),
-        bool("latency-tracking", mutable: true, \.latencyTracking),
-        latencyTrackingPercentiles(),
     ]
 
     public static let protectedActions = ["no", "yes", "local"]
@@ -918,36 +918,6 @@ extension ConfigRegistry {
             unsupported: "\(name) must be default in Tern (the signal shuts down as SHUTDOWN without arguments does)")
     }
 
-    /// `latency-tracking-info-percentiles`: doubles in 0..100 ("" for none), printed as Redis's %f trimmed.
-    static func latencyTrackingPercentiles() -> ConfigDirective {
-        ConfigDirective(
-            name: "latency-tracking-info-percentiles", alias: nil, kind: .special, mutable: true, protected: false,
-            multiArg: true, minimum: 0, maximum: 0, unsigned: false,
-            getter: { c in c.latencyTrackingPercentiles.map(formatPercentile).joined(separator: " ") },
-            setter: { c, a in
-                if a.count == 1 && a[0].isEmpty { c.latencyTrackingPercentiles = []; return }
-                var values: [Double] = []
-                for s in a {
-                    guard let d = RedisNumber.parseDouble(Array(s.utf8)) else {
-                        c.latencyTrackingPercentiles = []
-                        throw ConfigValueError("Invalid latency-tracking-info-percentiles parameters")
-                    }
-                    if d > 100 || d < 0 {
-                        c.latencyTrackingPercentiles = []
-                        throw ConfigValueError("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]")
-                    }
-                    values.append(d)
-                }
-                c.latencyTrackingPercentiles = values
-            },
-            rewriter: { c, n in
-                let v = c.latencyTrackingPercentiles
-                let line = v.isEmpty ? "\(n) \"\"" : "\(n) " + v.map(formatPercentile).joined(separator: " ")
-                return .line(line, force: true)  // always written, as Redis's rewrite does
-            },
-            applier: nil)
-    }
-
     /// sprintf("%f") with trailing zeros (and a trailing point) removed, as trimDoubleString.
     static func formatPercentile(_ d: Double) -> String {
         var buffer = [CChar](repeating: 0, count: 512)
@@ -1075,6 +1045,39 @@ extension ConfigRegistry {
                 }
             },
             applier: apply)
+    }
+
+    /// latency-tracking-info-percentiles: doubles in [0, 100], several on one line ("" for none); shown as
+    /// Redis prints them ("%f" with trailing zeros trimmed).
+    static func latencyTrackingInfoPercentiles() -> ConfigDirective {
+        func render(_ c: ServerConfig) -> String {
+            c.latencyTrackingInfoPercentiles.map(LatencyHistogram.percentileText).joined(separator: " ")
+        }
+        return ConfigDirective(
+            name: "latency-tracking-info-percentiles", alias: nil, kind: .special, mutable: true, protected: false,
+            multiArg: true, minimum: 0, maximum: 0, unsigned: false,
+            getter: render,
+            setter: { c, a in
+                if a.count == 1 && a[0].isEmpty {
+                    c.latencyTrackingInfoPercentiles = []
+                    return
+                }
+                var values: [Double] = []
+                for word in a {
+                    guard let v = RedisNumber.parseDouble(Array(word.utf8)) else {
+                        throw ConfigValueError("Invalid latency-tracking-info-percentiles parameters")
+                    }
+                    guard v >= 0 && v <= 100 else {
+                        throw ConfigValueError("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]")
+                    }
+                    values.append(v)
+                }
+                c.latencyTrackingInfoPercentiles = values
+            },
+            rewriter: { c, n in
+                .line("\(n) \(render(c))", force: c.latencyTrackingInfoPercentiles != ServerConfig().latencyTrackingInfoPercentiles)
+            },
+            applier: nil)
     }
 
     static func enumeration(_ name: String, _ values: [String], mutable: Bool,

@@ -11,6 +11,8 @@ public final class ServerConfig {
     public var tcpKeepalive: Int = 300
     public var protectedMode: Bool = true
     public var maxClients: Int = 10000
+    /// Keys the client-side caching table may hold before keys are evicted from it (0: no limit).
+    public var trackingTableMaxKeys: Int = 1_000_000
 
     // General
     public var logLevel: String = "notice"
@@ -89,6 +91,10 @@ public final class ServerConfig {
     public var slowlogLogSlowerThan: Int = 10000
     public var slowlogMaxLen: Int = 128
     public var latencyMonitorThreshold: Int = 0
+    /// `latency-tracking`: per-command latency histograms (LATENCY HISTOGRAM, INFO latencystats).
+    public var latencyTracking: Bool = true
+    /// `latency-tracking-info-percentiles`: the percentiles INFO latencystats shows.
+    public var latencyTrackingInfoPercentiles: [Double] = [50, 99, 99.9]
 
     // Streams: the size of a macro node (a listpack of Redis's rax), which sets approximate trimming's grain.
     public var streamNodeMaxBytes: Int = 4096
@@ -111,14 +117,8 @@ public final class ServerConfig {
     public var encodingLimits = ObjectEncoding.Limits()
 
     // Security and administration
-    /// `enable-protected-configs`, `enable-debug-command` (and `enable-module-command` below): no | yes | local.
+    /// `enable-protected-configs` (as enable-debug-command and enable-module-command): no | yes | local.
     public var enableProtectedConfigs: String = "no"
-    public var enableDebugCommand: String = "no"
-
-    // Latency and client-side caching
-    public var latencyTracking: Bool = true
-    public var latencyTrackingPercentiles: [Double] = [50, 99, 99.9]
-    public var trackingTableMaxKeys: Int = 1_000_000
 
     /// Values of the directives that have no effect in Tern, or accept only their default, as CONFIG GET
     /// prints them, by directive name (absent: the default). See `ConfigRegistry.redisDirectives`.
@@ -175,6 +175,8 @@ public final class ServerConfig {
     public var loadModules: [[String]] = []
     /// `enable-module-command no|yes|local`: whether MODULE LOAD/LOADEX/UNLOAD are allowed at run time.
     public var enableModuleCommand: String = "no"
+    /// `enable-debug-command no|yes|local`: whether DEBUG is allowed.
+    public var enableDebugCommand: String = "no"
 
     /// Called after CONFIG SET changed a directive, with its canonical name, for effects outside this object
     /// (the server's cron for `hz`, its loggers for `loglevel`, eviction for `maxmemory`...). Returning an

@@ -304,7 +304,7 @@ final class ConfigTests: XCTestCase {
         let values: [String: String] = [
             "bind": "10.0.0.1 -::1", "port": "7777", "unixsocket": "/tmp/t.sock", "unixsocketperm": "700",
             "tcp-backlog": "128", "timeout": "60", "tcp-keepalive": "30", "protected-mode": "no",
-            "maxclients": "100", "loglevel": "warning", "logfile": "", "pidfile": "/tmp/t.pid",
+            "maxclients": "100", "tracking-table-max-keys": "50", "loglevel": "warning", "logfile": "", "pidfile": "/tmp/t.pid",
             "databases": "8", "backend": "lmdb", "hz": "50", "daemonize": "no", "requirepass": "p w",
             "proto-max-bulk-len": "1gb", "client-query-buffer-limit": "2mb", "slowlog-log-slower-than": "-1",
             "slowlog-max-len": "10", "latency-monitor-threshold": "5", "maxmemory": "12345",
@@ -321,6 +321,7 @@ final class ConfigTests: XCTestCase {
             "save": "100 10 20 5", "dbfilename": "x.rdb", "rdbcompression": "no", "rdbchecksum": "no",
             "stop-writes-on-bgsave-error": "no", "enable-module-command": "local", "supervised": "systemd",
             "proc-title-template": "{title} {port}", "cluster-announce-hostname": "h-1.example",
+            "latency-tracking": "no", "latency-tracking-info-percentiles": "0 99.5 100", "enable-debug-command": "local",
             "stream-node-max-bytes": "8kb", "stream-node-max-entries": "50",
             "aclfile": "/tmp/users.acl", "acllog-max-len": "5", "acl-pubsub-default": "allchannels",
             "tls-port": "6390", "tls-cert-file": "/tmp/s.crt", "tls-key-file": "/tmp/s.key", "tls-key-file-pass": "kp",
