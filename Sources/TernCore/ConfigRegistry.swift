@@ -185,7 +185,7 @@ public enum ConfigRegistry {
                     "The operating system is not able to handle the specified number of clients, try with \($0)"
                 }
             },
-        integer("tracking-table-max-keys", min: 0, max: uintMax, unsigned: true, mutable: true, \.trackingTableMaxKeys),
+        integer("tracking-table-max-keys", min: 0, max: longMax, unsigned: true, mutable: true, \.trackingTableMaxKeys),
         // General
         enumeration("loglevel", logLevels, mutable: true, \.logLevel, apply: { server in
             server.logger.logLevel = ConfigRegistry.swiftLogLevel(server.config.logLevel)
