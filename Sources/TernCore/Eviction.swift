@@ -7,9 +7,6 @@ import TernStorage
 /// be evicted, the command is refused with -OOM. Evictions propagate as DEL and fire `evicted` events.
 extension ServerState {
     static let oomError = CommandError("OOM command not allowed when used memory > 'maxmemory'.")
-    /// Keys sampled per eviction (Redis's maxmemory-samples default).
-    static let evictionSamples = 5
-
     /// True when memory is within `maxmemory` (after evicting what the policy allows).
     func freeMemoryIfNeeded() -> Bool {
         let limit = config.maxMemory
@@ -34,14 +31,15 @@ extension ServerState {
     private func evictOne(policy: String) -> Bool {
         let volatileOnly = policy.hasPrefix("volatile-")
         var best: (db: Int, key: Bytes, rank: Double)? = nil
+        let samples = config.maxMemorySamples
         for index in 0..<engine.databaseCount {
             let database = self.database(index)
             if database.keyCount == 0 || (volatileOnly && database.volatileKeyCount == 0) { continue }
             var candidates: [Bytes] = []
             if volatileOnly {
-                candidates = database.sampleVolatile(Self.evictionSamples).map(\.key)
+                candidates = database.sampleVolatile(samples).map(\.key)
             } else {
-                for _ in 0..<Self.evictionSamples { if let k = database.randomKey() { candidates.append(k) } }
+                for _ in 0..<samples { if let k = database.randomKey() { candidates.append(k) } }
             }
             for key in candidates {
                 guard let meta = database.metadata(key, touch: nil) else { continue }

@@ -43,9 +43,14 @@ extension Keyspace {
     }
 
     public func hashSet(_ key: Bytes, _ pairs: [(Bytes, Bytes)]) throws -> Int {
-        let existed = try collection(key, .hash, read: false) != nil
+        let meta = try collection(key, .hash, read: false)
         let result = write(key, { $0.hashSet(key, pairs) }, changed: { _ in !pairs.isEmpty })
-        if !existed { created(key) }
+        if meta == nil { created(key) }
+        let limits = server.config.encodingLimits
+        let longest = limits.hashMaxListpackValue
+        settleEncoding(key, before: meta, added: result, maxEntries: limits.hashMaxListpackEntries,
+                       tooLong: pairs.contains { $0.0.count > longest || $0.1.count > longest },
+                       existingTooLong: { database.hashAll(key).contains { $0.field.count > longest || $0.value.count > longest } })
         return result
     }
 
@@ -62,9 +67,13 @@ extension Keyspace {
     // MARK: sets
 
     public func setAdd(_ key: Bytes, _ members: [Bytes]) throws -> Int {
-        let existed = try collection(key, .set, read: false) != nil
+        let meta = try collection(key, .set, read: false)
         let result = write(key, { $0.setAdd(key, members) }, changed: { $0 > 0 })
-        if !existed { created(key) }
+        if meta == nil { created(key) }
+        let notInteger: (Bytes) -> Bool = { ObjectEncoding.parseStrictInt64($0.array) == nil }
+        settleEncoding(key, before: meta, added: result, maxEntries: server.config.encodingLimits.setMaxIntsetEntries,
+                       tooLong: members.contains(where: notInteger),
+                       existingTooLong: { database.setMembers(key).contains(where: notInteger) })
         return result
     }
 
@@ -127,9 +136,14 @@ extension Keyspace {
     }
 
     public func zsetAdd(_ key: Bytes, _ pairs: [(Bytes, Double)]) throws -> Int {
-        let existed = try collection(key, .zset, read: false) != nil
+        let meta = try collection(key, .zset, read: false)
         let result = write(key, { $0.zsetAdd(key, pairs) }, changed: { _ in !pairs.isEmpty })
-        if !existed { created(key) }
+        if meta == nil { created(key) }
+        let limits = server.config.encodingLimits
+        let longest = limits.zsetMaxListpackValue
+        settleEncoding(key, before: meta, added: result, maxEntries: limits.zsetMaxListpackEntries,
+                       tooLong: pairs.contains { $0.0.count > longest },
+                       existingTooLong: { database.zsetRange(key, 0, (meta?.count ?? 1) - 1).contains { $0.member.count > longest } })
         return result
     }
 

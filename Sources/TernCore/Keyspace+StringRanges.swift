@@ -22,6 +22,8 @@ extension Keyspace {
                                      changed: (R) -> Bool = { _ in true },
                                      _ body: (UnsafeMutableRawBufferPointer) -> R) -> R {
         let r = database.updateStringRange(key, offset: offset, count: count, body)
+        // Written in place: "raw" from now on, new or not (Redis's dbUnshareStringValue / createObject).
+        database.setEncoding(key, .converted)
         if !existed { server.notifyKeyspaceEvent(.new, "new", key, db: index) }
         if !existed || changed(r) { modified(key) }
         return r
@@ -30,6 +32,8 @@ extension Keyspace {
     /// APPEND on a string already checked with `stringLength`; returns the new length.
     public func appendString(_ key: Bytes, _ suffix: UnsafeRawBufferPointer, existed: Bool) -> Int {
         let n = database.appendString(key, suffix)
+        // Appending to an existing string leaves it "raw"; a new key is encoded as SET would (Redis's APPEND).
+        if existed { database.setEncoding(key, .converted) }
         if !existed { server.notifyKeyspaceEvent(.new, "new", key, db: index) }
         modified(key)
         return n

@@ -99,9 +99,11 @@ public struct Keyspace {
 
     // MARK: writes
 
-    /// Stores a value (SET and friends).
-    public func store(_ key: Bytes, _ value: StoredValue, expiry: ExpiryUpdate) {
+    /// Stores a value (SET and friends). `encoding`: the state of the value's previous key when it moves
+    /// whole (RENAME, MOVE, COPY keep Redis's object and so its encoding); otherwise derived from the value.
+    public func store(_ key: Bytes, _ value: StoredValue, expiry: ExpiryUpdate, encoding: EncodingState = .derived) {
         let previous = database.store(key, value, expiry: expiry)
+        recordEncoding(key, value, encoding)
         // Overwriting a logically expired key: account for its expiry as a lookup would have
         // (stat, DEL propagated before this command's own effect), without a second trie operation.
         if case .some(.some(let when)) = previous, when < now, !server.isReplica {
@@ -119,9 +121,16 @@ public struct Keyspace {
 
     /// Edits a value in place; `kind` is enforced (WRONGTYPE) for an existing value.
     /// The body sees nil for a missing (or expired) key; leaving nil or an empty collection deletes it.
+    /// A string edited in place is "raw" from then on (Redis's dbUnshareStringValue).
     public func update<R>(_ key: Bytes, kind: ValueKind?, _ body: (inout StoredValue?) throws -> R) throws -> R {
-        if let meta = metadata(key, touch: true), let kind = kind, meta.kind != kind {
+        let meta = metadata(key, touch: true)
+        if let meta, let kind = kind, meta.kind != kind {
             throw CommandError.wrongType
+        }
+        defer {
+            if meta?.kind == .string && meta?.encoding != .converted && database.kind(of: key) == .string {
+                database.setEncoding(key, .converted)
+            }
         }
         let result: R
         if server.wantsKeyspaceEvent(.new) {
@@ -168,6 +177,39 @@ public struct Keyspace {
         database.removeAll()
         server.dirty += n
         return n
+    }
+
+    /// Records the encoding of a value just stored whole: the given state, or Redis's choice for a value
+    /// built from scratch (compact unless over a threshold). Strings and lists need nothing recorded.
+    @inline(__always)
+    func recordEncoding(_ key: Bytes, _ value: StoredValue, _ encoding: EncodingState) {
+        switch value {
+        case .string:
+            if encoding == .converted { database.setEncoding(key, .converted) }
+        case .list, .stream:
+            return
+        case .hash, .set, .zset:
+            if value.isEmptyCollection { return }
+            let state = encoding != .derived ? encoding
+                : ObjectEncoding.exceedsCompact(value, limits: server.config.encodingLimits) ? .converted : .compact
+            database.setEncoding(key, state)
+        }
+    }
+
+    /// After an element write to a hash, set or sorted set: converts it (for good) when the write took it past
+    /// its thresholds, as Redis's hashTypeTryConversion / setTypeAdd / zsetAdd do. `meta` is the key before the
+    /// write (nil: the write created it), `tooLong` whether a written element alone forces the conversion.
+    func settleEncoding(_ key: Bytes, before meta: KeyMetadata?, added: Int, maxEntries: Int, tooLong: Bool,
+                        existingTooLong: () -> Bool) {
+        let state = meta?.encoding ?? .compact
+        if state == .converted { return }
+        let count = (meta?.count ?? 0) + added
+        if count == 0 { return }
+        if count > maxEntries || tooLong || (state == .derived && existingTooLong()) {
+            database.setEncoding(key, .converted)
+        } else if meta == nil || state == .derived {
+            database.setEncoding(key, .compact)
+        }
     }
 
     @inline(__always)

@@ -2,11 +2,14 @@ import TernStorage
 
 /// The name OBJECT ENCODING reports for a value, as Redis 7.0 would choose it.
 ///
-/// Tern stores every kind one way; the reported name is derived from the value's current contents with
-/// Redis 7.0's conversion thresholds (strings: int / embstr / raw; lists: quicklist; hashes and sorted sets:
-/// listpack / hashtable or skiplist; sets: intset / hashtable). Redis never converts a collection back to its
-/// compact encoding when it shrinks, and keeps strings edited in place (APPEND, SETRANGE) "raw"; a value's
-/// history isn't kept here, so those cases report the encoding its contents would get when created.
+/// Tern stores every kind one way; the reported name follows Redis 7.0's conversions. Hashes and sorted sets
+/// start as "listpack", sets of integers as "intset"; a write that takes one past its threshold
+/// (hash-max-listpack-entries/-value, set-max-intset-entries or a non-integer member, zset-max-listpack-*)
+/// converts it to "hashtable" / "skiplist" for good, as Redis never converts back. Strings are "int", "embstr"
+/// (up to 44 bytes) or "raw", and stay "raw" once edited in place (APPEND, SETRANGE). Lists are always
+/// "quicklist" in Redis 7.0. The keyspace records each key's state with the key (`EncodingState`, through the
+/// storage protocol); a key without one (after a restart or a load) is derived from its contents and the
+/// current thresholds, as Redis's loading does.
 public enum ObjectEncoding {
     /// The conversion thresholds (redis.conf names in the comments), Redis 7.0's compiled-in defaults.
     public struct Limits: Sendable, Equatable {
@@ -33,28 +36,53 @@ public enum ObjectEncoding {
     /// The refcount Redis reports for a shared object (OBJ_SHARED_REFCOUNT, INT_MAX).
     public static let sharedRefcount = 2_147_483_647
 
-    public static func name(of value: StoredValue, limits: Limits = .defaults) -> String {
+    public static func name(of value: StoredValue, state: EncodingState = .derived, limits: Limits = .defaults) -> String {
         switch value {
         case .string(let s):
-            return stringEncoding(s.array)
+            return state == .converted ? "raw" : stringEncoding(s.array)
         case .list:
             return "quicklist"
-        case .hash(let h):
-            if h.count > limits.hashMaxListpackEntries { return "hashtable" }
-            for (field, v) in h where field.count > limits.hashMaxListpackValue || v.count > limits.hashMaxListpackValue {
-                return "hashtable"
-            }
-            return "listpack"
-        case .set(let s):
-            if s.count > limits.setMaxIntsetEntries { return "hashtable" }
-            for member in s where parseStrictInt64(member.array) == nil { return "hashtable" }
-            return "intset"
-        case .zset(let z):
-            if z.count > limits.zsetMaxListpackEntries { return "skiplist" }
-            for member in z.scores.keys where member.count > limits.zsetMaxListpackValue { return "skiplist" }
-            return "listpack"
         case .stream:
             return "stream"
+        case .hash, .set, .zset:
+            let converted: Bool
+            switch state {
+            case .converted: converted = true
+            case .compact: converted = false
+            case .derived: converted = exceedsCompact(value, limits: limits)
+            }
+            switch value.kind {
+            case .hash, .set: return converted ? "hashtable" : (value.kind == .set ? "intset" : "listpack")
+            default: return converted ? "skiplist" : "listpack"
+            }
+        }
+    }
+
+    /// Whether a stored key is in its compact encoding: its recorded state, or (none recorded) `derive()`.
+    @inline(__always)
+    public static func isCompact(_ state: EncodingState, derive: () -> Bool) -> Bool {
+        switch state {
+        case .compact: return true
+        case .converted: return false
+        case .derived: return derive()
+        }
+    }
+
+    /// Whether Redis would hold this value in its general encoding when built from scratch (a load, a
+    /// *STORE result): too many elements, or one too long (hashes, sorted sets) or not an integer (sets).
+    public static func exceedsCompact(_ value: StoredValue, limits: Limits) -> Bool {
+        switch value {
+        case .hash(let h):
+            if h.count > limits.hashMaxListpackEntries { return true }
+            return h.contains { $0.key.count > limits.hashMaxListpackValue || $0.value.count > limits.hashMaxListpackValue }
+        case .set(let s):
+            if s.count > limits.setMaxIntsetEntries { return true }
+            return s.contains { parseStrictInt64($0.array) == nil }
+        case .zset(let z):
+            if z.count > limits.zsetMaxListpackEntries { return true }
+            return z.scores.keys.contains { $0.count > limits.zsetMaxListpackValue }
+        case .string, .list, .stream:
+            return false
         }
     }
 

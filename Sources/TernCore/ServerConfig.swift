@@ -29,7 +29,11 @@ public final class ServerConfig {
     /// 0: the map may grow without limit.
     public var lmdbMaxSize: Int = 0
     public var hz: Int = 10
+    /// `daemonize yes`: the launcher detaches into the background (and writes `pidfile`, by default
+    /// /var/run/redis.pid as Redis does).
     public var daemonize: Bool = false
+    /// `supervised upstart|systemd|auto|no`: how the launcher tells a service manager it is ready.
+    public var supervised: String = "no"
 
     // Snapshotting (RDB)
     /// `save <seconds> <changes>` points: a background save once `changes` writes happened and `seconds`
@@ -99,8 +103,28 @@ public final class ServerConfig {
     public var streamNodeMaxEntries: Int = 100
 
     // Memory
-    public var maxMemory: Int = 0
+    /// `maxmemory` as Redis keeps it (any unsigned 64-bit size; 0: no limit).
+    public var maxMemoryBytes: UInt64 = 0
+    /// The limit as the server compares it with used memory (sizes above Int.max clamp to it).
+    public var maxMemory: Int {
+        get { maxMemoryBytes > UInt64(Int.max) ? Int.max : Int(maxMemoryBytes) }
+        set { maxMemoryBytes = UInt64(max(0, newValue)) }
+    }
     public var maxMemoryPolicy: String = "noeviction"
+    /// Keys sampled per eviction.
+    public var maxMemorySamples: Int = 5
+
+    /// The encoding thresholds (hash-max-listpack-*, set-max-intset-entries, zset-max-listpack-*) that
+    /// OBJECT ENCODING's conversions follow.
+    public var encodingLimits = ObjectEncoding.Limits()
+
+    // Security and administration
+    /// `enable-protected-configs` (as enable-debug-command and enable-module-command): no | yes | local.
+    public var enableProtectedConfigs: String = "no"
+
+    /// Values of the directives that have no effect in Tern, or accept only their default, as CONFIG GET
+    /// prints them, by directive name (absent: the default). See `ConfigRegistry.redisDirectives`.
+    public var values: [String: String] = [:]
 
     // Clients: `client-output-buffer-limit` per class (normal, replica, pubsub), `notify-keyspace-events`.
     public var clientOutputBufferLimits: [ClientOutputBufferLimit] = ClientOutputBufferLimit.defaults

@@ -79,6 +79,7 @@ public final class LMDBDatabase: StorageDatabase {
         try updateExpiryIndex(ref, from: h.expireAt, to: nil)
         try engine.adjustCounters(phys, keys: -1)
         engine.touches.removeValue(forKey: Bytes(ref.tableKey))
+        engine.encodings[phys]?.removeValue(forKey: Bytes(ref.name))
     }
 
     /// Writes a collection's header after an element operation: removes the key when it became empty.
@@ -94,6 +95,7 @@ public final class LMDBDatabase: StorageDatabase {
     /// The existing header of a collection key, or a fresh one (new version) for a new key.
     func collectionHeader(_ ref: KeyRef, _ kind: ValueKind) throws -> Header {
         if let h = ref.header { return h }
+        engine.encodings[phys]?[Bytes(ref.name)] = nil
         return Header(kind: kind, expireAt: nil, lastAccess: engine.accessClock, frequency: 5, count: 0,
                       version: try engine.newVersion(), head: 0, tail: 0, inline: nil)
     }
@@ -156,7 +158,8 @@ public final class LMDBDatabase: StorageDatabase {
             guard var h = ref.header else { return nil }
             if let now = touch { h = recordAccess(ref, h, now) }
             let value = try tables.materialize(t, h)
-            return KeyRecord(value: value, expireAt: h.expireAt, lastAccess: h.lastAccess, frequency: h.frequency)
+            return KeyRecord(value: value, expireAt: h.expireAt, lastAccess: h.lastAccess, frequency: h.frequency,
+                             encoding: engine.encodings[phys]?[key] ?? .derived)
         }
     }
 
@@ -166,7 +169,7 @@ public final class LMDBDatabase: StorageDatabase {
             guard var h = ref.header else { return nil }
             if let now = touch { h = recordAccess(ref, h, now) }
             return KeyMetadata(kind: h.kind, expireAt: h.expireAt, lastAccess: h.lastAccess, frequency: h.frequency,
-                               count: h.count)
+                               count: h.count, encoding: engine.encodings[phys]?[key] ?? .derived)
         }
     }
 
@@ -207,7 +210,16 @@ public final class LMDBDatabase: StorageDatabase {
 
     @discardableResult
     public func store(_ key: Bytes, _ value: StoredValue, expiry: ExpiryUpdate) -> Int64?? {
-        engine.write(failed: nil) { [self] in try storeRecord(key.array, value, expiry) }
+        engine.encodings[phys]?[key] = nil
+        return engine.write(failed: nil) { [self] in try storeRecord(key.array, value, expiry) }
+    }
+
+    /// Kept in memory only (see `EncodingState`): a restarted server derives encodings again, as Redis does.
+    @discardableResult
+    public func setEncoding(_ key: Bytes, _ encoding: EncodingState) -> Bool {
+        guard metadata(key, touch: nil) != nil else { return false }
+        engine.encodings[phys, default: [:]][key] = encoding == .derived ? nil : encoding
+        return true
     }
 
     /// Returns the replaced record's expiry (`.some(nil)`: it had none; nil: the key was new).
@@ -277,6 +289,7 @@ public final class LMDBDatabase: StorageDatabase {
     }
 
     public func removeAll() {
+        engine.encodings[phys] = nil
         engine.write(failed: ()) { [self] in try engine.dropDatabase(index) }
     }
 

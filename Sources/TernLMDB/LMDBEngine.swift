@@ -76,6 +76,8 @@ public final class LMDBEngine: StorageEngine {
 
     // Mirrors of the persisted engine state (reloaded after an abort).
     var mapping: [UInt32] = []
+    /// The encodings the core recorded per key (see `EncodingState`), by physical database; memory only.
+    var encodings: [UInt32: [Bytes: EncodingState]] = [:]
     var nextVersion: UInt64 = 1
     var nextPhys: UInt32 = 0
     var counters: [UInt32: (keys: Int, volatile: Int)] = [:]

@@ -74,6 +74,7 @@ public final class MemoryDatabase: StorageDatabase {
                 if record != nil {
                     record!.value = value
                     record!.lastAccess = clock.now
+                    record!.encoding = .derived
                 } else {
                     record = KeyRecord(value: value, lastAccess: clock.now)
                 }
@@ -119,6 +120,15 @@ public final class MemoryDatabase: StorageDatabase {
                 record = nil
             }
             return result
+        }
+    }
+
+    @discardableResult
+    public func setEncoding(_ key: Bytes, _ encoding: EncodingState) -> Bool {
+        entries.updateValue(forKey: key) { record -> Bool in
+            guard record != nil else { return false }
+            record!.encoding = encoding
+            return true
         }
     }
 

@@ -87,6 +87,9 @@ public final class ConfigFileParser {
                 }
                 continue
             }
+            if let count = ConfigRegistry.deprecatedDirectives[name], words.count == count {
+                continue  // read and ignored, as Redis 7.0 does
+            }
             if name == "include" && words.count == 2 {
                 try include(words[1])
             } else if name == "rename-command" && words.count == 3 {
@@ -112,6 +115,9 @@ public final class ConfigFileParser {
                 // Loaded once the server is set up, in order (as Redis queues loadmodule).
                 if name == "loadmodule" { config.loadModules.append(Array(words.dropFirst())) }
                 else { config.loadPlugins.append(Array(words.dropFirst())) }
+            } else if name == "sentinel" {
+                // A lone "sentinel" asks redis-server for sentinel mode (main() handles it); Tern is no sentinel.
+                if words.count != 1 { throw fail("sentinel directive while not in sentinel mode") }
             } else {
                 throw fail("Bad directive or wrong number of arguments")
             }

@@ -22,6 +22,10 @@ public final class TernServerApp: Service, @unchecked Sendable {
     public let group: MultiThreadedEventLoopGroup
     public let loop: EventLoop
     private var channels: [Channel] = []
+    /// The TCP listeners (also in `channels`), what they listen on, and how a new one is set up.
+    private var tcpChannels: [Channel] = []
+    private var listening: (bind: [String], port: Int) = ([], 0)
+    private var tcpBootstrap: ServerBootstrap?
     private var tlsChannels: [Channel] = []
     /// The `tls-port` listener's context and the one for outgoing TLS (replication); rebuilt on CONFIG SET.
     private var serverTLS: NIOSSLContext?
@@ -80,7 +84,6 @@ public final class TernServerApp: Service, @unchecked Sendable {
         state.shutdownHandler = { [weak self] request in self?.handleShutdownCommand(request) }
         config.runtimeObservers.append { [weak self] name in
             self?.configChanged(name)
-            return nil
         }
         config.runtimeObservers.append { [weak self] name in
             guard let self, TLSSupport.directiveNames.contains(name) else { return nil }
@@ -169,20 +172,18 @@ public final class TernServerApp: Service, @unchecked Sendable {
                     try channel.pipeline.syncOperations.addHandler(ConnectionHandler(server: state, app: self, isUnixSocket: false))
                 }
             }
+        tcpBootstrap = bootstrap
         if config.port > 0 {
-            for var address in config.bind {
-                let optional = address.hasPrefix("-")
-                if optional { address.removeFirst() }
-                do {
-                    let channel = try bootstrap.bind(host: address, port: config.port).wait()
-                    channels.append(channel)
-                } catch {
-                    if optional { continue }
-                    throw StartupError("Could not create server TCP listening socket \(address):\(config.port): \(error)")
-                }
+            switch ListeningSocket.openAll(config.bind, port: config.port, backlog: Int32(config.tcpBacklog)) {
+            case .success(let sockets):
+                for fd in sockets { tcpChannels.append(try bootstrap.withBoundSocket(fd).wait()) }
+            case .failure(let failure):
+                throw StartupError("\(failure)")
             }
-            if channels.isEmpty { throw StartupError("Failed listening on port \(config.port) (tcp), aborting.") }
+            if tcpChannels.isEmpty { throw StartupError("Failed listening on port \(config.port) (tcp), aborting.") }
+            channels = tcpChannels
         }
+        listening = (config.bind, config.port)
         if config.tlsPort > 0 {
             let tlsBootstrap = ServerBootstrap(group: group)
                 .serverChannelOption(ChannelOptions.backlog, value: Int32(config.tcpBacklog))
@@ -198,19 +199,13 @@ public final class TernServerApp: Service, @unchecked Sendable {
                         try channel.pipeline.syncOperations.addHandler(ConnectionHandler(server: state, app: self, isUnixSocket: false))
                     }
                 }
-            var bound = 0
-            for var address in config.bind {
-                let optional = address.hasPrefix("-")
-                if optional { address.removeFirst() }
-                do {
-                    tlsChannels.append(try tlsBootstrap.bind(host: address, port: config.tlsPort).wait())
-                    bound += 1
-                } catch {
-                    if optional { continue }
-                    throw StartupError("Could not create server TLS listening socket \(address):\(config.tlsPort): \(error)")
-                }
+            switch ListeningSocket.openAll(config.bind, port: config.tlsPort, backlog: Int32(config.tcpBacklog)) {
+            case .success(let sockets):
+                for fd in sockets { tlsChannels.append(try tlsBootstrap.withBoundSocket(fd).wait()) }
+            case .failure(let failure):
+                throw StartupError("Could not create server TLS listening socket \(failure.address):\(failure.port): \(failure.reason)")
             }
-            if bound == 0 { throw StartupError("Failed listening on port \(config.tlsPort) (tls), aborting.") }
+            if tlsChannels.isEmpty { throw StartupError("Failed listening on port \(config.tlsPort) (tls), aborting.") }
         }
         if !config.unixSocket.isEmpty {
             _ = unlink(config.unixSocket)
@@ -357,15 +352,58 @@ public final class TernServerApp: Service, @unchecked Sendable {
     }
 
     /// CONFIG SET effects that live in the server layer (runs on the loop, inside the command).
-    private func configChanged(_ name: String) {
+    /// Server-side effects of CONFIG SET; an error text fails it (and rolls it back).
+    private func configChanged(_ name: String) -> String? {
         switch name {
         case "hz":
             if cron != nil { scheduleCron() }
         case "loglevel":
             logger.logLevel = RedisLogHandler.level(forRedis: config.logLevel)
+        case "port", "bind":
+            return relisten() ? nil : (name == "port" ? "Unable to listen on this port. Check server logs."
+                                                      : "Failed to bind to specified addresses.")
         default:
             break
         }
+        return nil
+    }
+
+    /// CONFIG SET port / bind, as Redis's changeBindAddr / changeListenPort: the old listeners close (on the
+    /// event loop, at once), the new ones open (all the mandatory ones, or the old ones open again and
+    /// CONFIG SET fails); connected clients stay. Port 0 listens on no TCP address, as in Redis.
+    private func relisten() -> Bool {
+        guard let bootstrap = tcpBootstrap, (config.bind, config.port) != listening else { return true }
+        for channel in tcpChannels { channel.close(promise: nil) }
+        channels.removeAll { channel in tcpChannels.contains { $0 === channel } }
+        tcpChannels.removeAll()
+        let backlog = Int32(config.tcpBacklog)
+        var sockets: [CInt] = []
+        var succeeded = true
+        if config.port > 0 {
+            switch ListeningSocket.openAll(config.bind, port: config.port, backlog: backlog) {
+            case .success(let opened): sockets = opened
+            case .failure(let failure):
+                logger.warning("\(failure)")
+                succeeded = false
+                if listening.port > 0, case .success(let old) = ListeningSocket.openAll(listening.bind, port: listening.port, backlog: backlog) {
+                    sockets = old
+                }
+            }
+        }
+        if succeeded { listening = (config.bind, config.port) }
+        for fd in sockets {
+            bootstrap.withBoundSocket(fd).whenComplete { [self] result in
+                switch result {
+                case .success(let channel):
+                    tcpChannels.append(channel)
+                    channels.insert(channel, at: 0)
+                case .failure(let error):
+                    logger.warning("Could not serve a listening socket: \(error)")
+                }
+            }
+        }
+        replica.listeningPort = listening.port
+        return succeeded
     }
 
     /// The actual port of the first TCP listener (useful with `port 0` in tests).

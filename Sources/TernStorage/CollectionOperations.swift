@@ -9,13 +9,16 @@ public struct KeyMetadata: Sendable, Equatable {
     public var frequency: UInt8
     /// Elements in a collection; byte length of a string.
     public var count: Int
+    public var encoding: EncodingState
 
-    public init(kind: ValueKind, expireAt: Int64?, lastAccess: UInt32, frequency: UInt8, count: Int) {
+    public init(kind: ValueKind, expireAt: Int64?, lastAccess: UInt32, frequency: UInt8, count: Int,
+                encoding: EncodingState = .derived) {
         self.kind = kind
         self.expireAt = expireAt
         self.lastAccess = lastAccess
         self.frequency = frequency
         self.count = count
+        self.encoding = encoding
     }
 }
 
@@ -118,7 +121,7 @@ extension StorageDatabase {
     public func metadata(_ key: Bytes, touch: UInt32?) -> KeyMetadata? {
         guard let r = lookup(key, touch: touch) else { return nil }
         return KeyMetadata(kind: r.value.kind, expireAt: r.expireAt, lastAccess: r.lastAccess,
-                           frequency: r.frequency, count: r.value.elementCount)
+                           frequency: r.frequency, count: r.value.elementCount, encoding: r.encoding)
     }
 
     // MARK: hash

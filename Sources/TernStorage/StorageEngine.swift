@@ -8,6 +8,19 @@ public enum ExpiryUpdate: Sendable, Equatable {
     case at(Int64)
 }
 
+/// The encoding the core last chose for a key (Redis's compact listpack/intset or its general encoding, or a
+/// string edited in place: "raw"). Redis never converts a key back to its compact encoding, so the choice
+/// is kept with the key until the key is replaced or deleted. Not persisted: after a restart or a load it is
+/// `.derived` again (from the contents), as Redis's loading derives encodings from sizes.
+public enum EncodingState: UInt8, Sendable, Equatable {
+    /// Not recorded: derive it from the value.
+    case derived = 0
+    /// The compact encoding (listpack, intset).
+    case compact = 1
+    /// The general encoding (hashtable, skiplist; "raw" for a string).
+    case converted = 2
+}
+
 /// A stored key as one lookup returns it: value, absolute expiry (ms) and access metadata.
 public struct KeyRecord: Sendable, Equatable {
     public var value: StoredValue
@@ -16,12 +29,15 @@ public struct KeyRecord: Sendable, Equatable {
     public var lastAccess: UInt32
     /// Logarithmic access counter (OBJECT FREQ).
     public var frequency: UInt8
+    public var encoding: EncodingState
 
-    public init(value: StoredValue, expireAt: Int64? = nil, lastAccess: UInt32 = 0, frequency: UInt8 = 5) {
+    public init(value: StoredValue, expireAt: Int64? = nil, lastAccess: UInt32 = 0, frequency: UInt8 = 5,
+                encoding: EncodingState = .derived) {
         self.value = value
         self.expireAt = expireAt
         self.lastAccess = lastAccess
         self.frequency = frequency
+        self.encoding = encoding
     }
 }
 
@@ -53,6 +69,9 @@ public protocol StorageDatabase: AnyObject, CollectionStorage, StringRangeStorag
     @discardableResult func setExpiry(_ key: Bytes, _ expireAt: Int64?) -> Bool
     /// Deletes every key.
     func removeAll()
+    /// Records the encoding the core chose for an existing key (`store` resets it to `.derived`; in-place
+    /// edits keep it); false when absent.
+    @discardableResult func setEncoding(_ key: Bytes, _ encoding: EncodingState) -> Bool
     /// Overwrites the access metadata of an existing key (RESTORE's IDLETIME and FREQ); false when absent.
     @discardableResult func setAccess(_ key: Bytes, lastAccess: UInt32, frequency: UInt8) -> Bool
 

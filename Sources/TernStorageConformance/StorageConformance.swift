@@ -45,6 +45,7 @@ public final class StorageConformance {
             ("snapshotCursorResumesInSlices", snapshotCursorResumesInSlices),
             ("binaryAndLongKeys", binaryAndLongKeys),
             ("accessMetadata", accessMetadata),
+            ("encodingState", encodingState),
             ("setAccessAndLFUCounter", setAccessAndLFUCounter),
             ("metadataWithoutValues", metadataWithoutValues),
             ("hashOperations", hashOperations),
@@ -376,6 +377,38 @@ public final class StorageConformance {
         expect(db.lookup(Bytes([0, 255, 10, 13]), touch: nil) == nil, "prefix is another key")
         db.store(Bytes(), .string("empty key"), expiry: .clear)
         expect(db.lookup(Bytes(), touch: nil)?.value == .string("empty key"), "empty key")
+    }
+
+    /// The encoding the core records stays with the key through in-place edits and element writes, moves
+    /// with SWAPDB, and is gone once the key is replaced, deleted (also by emptying it) or flushed.
+    func encodingState() {
+        let engine = makeEngine()
+        let db = engine.database(0)
+        expect(!db.setEncoding("absent", .converted), "setEncoding on a missing key is false")
+        db.store("h", .hash(["f": "v"]), expiry: .clear)
+        expect(db.metadata("h", touch: nil)?.encoding == .derived, "a stored value starts derived")
+        expect(db.setEncoding("h", .converted), "setEncoding on an existing key")
+        expect(db.lookup("h", touch: nil)?.encoding == .converted, "lookup reports it")
+        _ = db.hashSet("h", [("g", "w")])
+        db.update("h") { v in v = .hash(["f": "v", "g": "w", "x": "y"]) }
+        expect(db.metadata("h", touch: nil)?.encoding == .converted, "kept by element writes and in-place edits")
+        engine.swapDatabases(0, 1)
+        expect(engine.database(1).metadata("h", touch: nil)?.encoding == .converted, "moves with SWAPDB")
+        engine.swapDatabases(0, 1)
+        db.store("h", .hash(["f": "v"]), expiry: .keep)
+        expect(db.metadata("h", touch: nil)?.encoding == .derived, "a replaced value is derived again")
+        db.setEncoding("h", .compact)
+        _ = db.hashDelete("h", ["f"])
+        _ = db.hashSet("h", [("f", "v")])
+        expect(db.metadata("h", touch: nil)?.encoding == .derived, "a key emptied and created again starts over")
+        db.setEncoding("h", .converted)
+        db.remove("h")
+        db.store("h", .string("s"), expiry: .clear)
+        expect(db.lookup("h", touch: nil)?.encoding == .derived, "gone with the deleted key")
+        db.setEncoding("h", .converted)
+        db.removeAll()
+        db.store("h", .string("s"), expiry: .clear)
+        expect(db.lookup("h", touch: nil)?.encoding == .derived, "gone with FLUSHDB")
     }
 
     func accessMetadata() {

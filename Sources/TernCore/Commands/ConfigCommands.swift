@@ -47,7 +47,7 @@ enum ConfigCommands {
             pairs.append((ctx.string(i), ctx.string(i + 1)))
             i += 2
         }
-        try ConfigRegistry.set(pairs, server: ctx.server, config: ctx.server.config)
+        try ConfigRegistry.set(pairs, server: ctx.server, config: ctx.server.config, localClient: ctx.client.isLocal)
         ctx.ok()
     }
 

@@ -261,7 +261,9 @@ enum HashCommands {
         let pairs = keyspace.database.hashAll(key)
         var next: UInt64 = 0
         var page: [(field: Bytes, value: Bytes)]
-        if isListpack(pairs, count: meta.count) {
+        if ObjectEncoding.isCompact(meta.encoding, derive: {
+            isListpack(pairs, count: meta.count, limits: ctx.server.config.encodingLimits)
+        }) {
             // A listpack is answered in one go whatever the cursor (as Redis does).
             page = pairs
         } else {
@@ -278,8 +280,7 @@ enum HashCommands {
     }
 
     /// Whether Redis would hold this hash as a listpack (few and short enough fields and values).
-    static func isListpack(_ pairs: [(field: Bytes, value: Bytes)], count: Int) -> Bool {
-        let limits = ObjectEncoding.Limits.defaults
+    static func isListpack(_ pairs: [(field: Bytes, value: Bytes)], count: Int, limits: ObjectEncoding.Limits) -> Bool {
         guard count <= limits.hashMaxListpackEntries else { return false }
         return pairs.allSatisfy { $0.field.count <= limits.hashMaxListpackValue && $0.value.count <= limits.hashMaxListpackValue }
     }

@@ -443,7 +443,7 @@ enum KeyCommands {
             ctx.integer(0)
             return false
         }
-        keyspace.store(destination, record.value, expiry: expiryUpdate(record))
+        keyspace.store(destination, record.value, expiry: expiryUpdate(record), encoding: record.encoding)
         keyspace.delete(source)
         touchAccess(keyspace, destination)
         ctx.notify(.generic, "rename_from", source)
@@ -484,7 +484,7 @@ enum KeyCommands {
             ctx.integer(0)
             return false
         }
-        target.store(destination, record.value, expiry: expiryUpdate(record))
+        target.store(destination, record.value, expiry: expiryUpdate(record), encoding: record.encoding)
         touchAccess(target, destination)
         ctx.notify(.generic, "copy_to", destination, db: targetDB)
         ctx.integer(1)
@@ -506,7 +506,7 @@ enum KeyCommands {
             ctx.integer(0)
             return false
         }
-        target.store(key, record.value, expiry: expiryUpdate(record))
+        target.store(key, record.value, expiry: expiryUpdate(record), encoding: record.encoding)
         touchAccess(target, key)
         keyspace.delete(key)
         ctx.notify(.generic, "move_from", key)
@@ -537,7 +537,7 @@ enum KeyCommands {
 
     static func objectEncoding(_ ctx: CommandContext) throws {
         guard let record = objectLookup(ctx) else { return }
-        ctx.bulk(ObjectEncoding.name(of: record.value))
+        ctx.bulk(ObjectEncoding.name(of: record.value, state: record.encoding, limits: ctx.server.config.encodingLimits))
     }
 
     static func objectRefcount(_ ctx: CommandContext) throws {

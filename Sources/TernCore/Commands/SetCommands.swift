@@ -161,7 +161,7 @@ enum SetCommands {
         }
         let count = Int(l)
         if count >= meta.count {
-            let ordered = CollectionSupport.replyOrder(members)
+            let ordered = CollectionSupport.replyOrder(members, limits: ctx.server.config.encodingLimits, state: meta.encoding)
             ctx.arrayHeader(ordered.count)
             for m in ordered { ctx.bulk(m) }
             return
@@ -196,7 +196,7 @@ enum SetCommands {
         let members = keyspace.database.setMembers(key)
         if count >= meta.count {
             // The whole set: reply with it, delete the key, and propagate a DEL.
-            let ordered = CollectionSupport.replyOrder(members)
+            let ordered = CollectionSupport.replyOrder(members, limits: ctx.server.config.encodingLimits, state: meta.encoding)
             ctx.setHeader(ordered.count)
             for m in ordered { ctx.bulk(m) }
             keyspace.delete(key)
@@ -211,6 +211,9 @@ enum SetCommands {
         }
         let popped = CollectionSupport.sample(members, count)
         _ = try keyspace.setRemove(key, popped)
+        // Redis's SPOP_MOVE_STRATEGY_MUL case: when few members remain it builds a new set of them, whose
+        // encoding is chosen afresh.
+        if (meta.count - count) * 5 <= count { keyspace.database.setEncoding(key, .derived) }
         ctx.notify(.set, "spop", key)
         ctx.setHeader(popped.count)
         for m in popped { ctx.bulk(m) }
@@ -304,7 +307,7 @@ enum SetCommands {
         }
         if cardinalityOnly { return ctx.integer(cardinality) }
         if let destination { return store(ctx, destination, result, event: "sinterstore") }
-        let ordered = CollectionSupport.replyOrder(result)
+        let ordered = CollectionSupport.replyOrder(result, limits: ctx.server.config.encodingLimits)
         ctx.setHeader(ordered.count)
         for m in ordered { ctx.bulk(m) }
     }
@@ -329,7 +332,7 @@ enum SetCommands {
         if let destination {
             return store(ctx, destination, Array(result), event: diff ? "sdiffstore" : "sunionstore")
         }
-        let ordered = CollectionSupport.replyOrder(Array(result))
+        let ordered = CollectionSupport.replyOrder(Array(result), limits: ctx.server.config.encodingLimits)
         ctx.setHeader(ordered.count)
         for m in ordered { ctx.bulk(m) }
     }
@@ -358,7 +361,9 @@ enum SetCommands {
         let members = keyspace.database.setMembers(key)
         var next: UInt64 = 0
         var page: [Bytes]
-        if CollectionSupport.isIntset(members, count: meta.count) {
+        if ObjectEncoding.isCompact(meta.encoding, derive: {
+            CollectionSupport.isIntset(members, count: meta.count, limits: ctx.server.config.encodingLimits)
+        }) {
             // An intset is answered in one go, in order, whatever the cursor (as Redis does).
             page = members.sorted(by: CollectionSupport.numericOrder)
         } else {
@@ -397,8 +402,8 @@ enum CollectionSupport {
     static func isInteger(_ b: Bytes) -> Bool { ObjectEncoding.parseStrictInt64(b.array) != nil }
 
     /// Whether Redis would hold these members as an intset (all integers, few enough).
-    static func isIntset(_ members: [Bytes], count: Int) -> Bool {
-        count <= ObjectEncoding.Limits.defaults.setMaxIntsetEntries && members.allSatisfy(isInteger)
+    static func isIntset(_ members: [Bytes], count: Int, limits: ObjectEncoding.Limits) -> Bool {
+        count <= limits.setMaxIntsetEntries && members.allSatisfy(isInteger)
     }
 
     static func numericOrder(_ a: Bytes, _ b: Bytes) -> Bool {
@@ -406,8 +411,10 @@ enum CollectionSupport {
     }
 
     /// The order Redis replies with a set it built or holds: ascending for an intset, hash order otherwise.
-    static func replyOrder(_ members: [Bytes]) -> [Bytes] {
-        isIntset(members, count: members.count) ? members.sorted(by: numericOrder) : members
+    /// `state`: the stored key's recorded encoding, when the members are a key's.
+    static func replyOrder(_ members: [Bytes], limits: ObjectEncoding.Limits, state: EncodingState = .derived) -> [Bytes] {
+        ObjectEncoding.isCompact(state, derive: { isIntset(members, count: members.count, limits: limits) })
+            ? members.sorted(by: numericOrder) : members
     }
 
     /// `count` distinct elements chosen at random (count < elements.count).

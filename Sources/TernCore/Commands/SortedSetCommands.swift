@@ -329,9 +329,9 @@ enum SortedSetCommands {
         var added = 0, updated = 0, processed = 0
         var lastScore = 0.0
         // A sorted set Redis keeps as a listpack stores a score of -0 as the integer 0.
-        let compact = (existing?.count ?? 0) + elements
-            <= ObjectEncoding.Limits.defaults.zsetMaxListpackEntries
-            && members.allSatisfy { $0.count <= ObjectEncoding.Limits.defaults.zsetMaxListpackValue }
+        let limits = ctx.server.config.encodingLimits
+        let compact = existing?.encoding != .converted && (existing?.count ?? 0) + elements <= limits.zsetMaxListpackEntries
+            && members.allSatisfy { $0.count <= limits.zsetMaxListpackValue }
         if exists || !xx {
             let current = exists ? try keyspace.zsetScores(key, members, read: false) : members.map { _ in nil }
             var pending: [Bytes: Double] = [:]
@@ -525,7 +525,7 @@ enum SortedSetCommands {
         let destination = ctx.bytes(1)
         var z = result
         // Stored as a listpack by Redis when small, where a score of -0 becomes the integer 0.
-        let limits = ObjectEncoding.Limits.defaults
+        let limits = ctx.server.config.encodingLimits
         if z.count <= limits.zsetMaxListpackEntries && !z.scores.keys.contains(where: { $0.count > limits.zsetMaxListpackValue }) {
             for (member, score) in z.scores where score == 0 && score.sign == .minus {
                 z.remove(member)
@@ -948,10 +948,12 @@ enum SortedSetCommands {
             }
         }
         let all = keyspace.database.zsetRange(key, 0, meta.count - 1)
-        let limits = ObjectEncoding.Limits.defaults
+        let limits = ctx.server.config.encodingLimits
         var next: UInt64 = 0
         var batch: [(member: Bytes, score: Double)]
-        if all.count <= limits.zsetMaxListpackEntries && !all.contains(where: { $0.member.count > limits.zsetMaxListpackValue }) {
+        if ObjectEncoding.isCompact(meta.encoding, derive: {
+            all.count <= limits.zsetMaxListpackEntries && !all.contains(where: { $0.member.count > limits.zsetMaxListpackValue })
+        }) {
             batch = all
         } else {
             let from = cursor == 0 ? 0 : cursor - 1
