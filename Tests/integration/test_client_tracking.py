@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import ServerProcess, backend_args, tern_argv
+from conftest import ServerProcess, backend_args, make_tern, tern_argv
 from respwire import RawConnection, value
 
 WAIT = 5.0  # bound for an expected message; every wait ends when it arrives
@@ -310,7 +310,16 @@ def test_active_expiry_invalidates(tern):
             assert next_push(tracked) == invalidate("exp:a")
 
 
-def test_lazy_expiry_invalidates(tern):
+@pytest.fixture
+def tern_debug():
+    """A private Tern with DEBUG enabled (it is off by default, as in Redis 7.0)."""
+    server = make_tern(["--enable-debug-command", "yes"]).start()
+    yield server
+    server.cleanup()
+
+
+def test_lazy_expiry_invalidates(tern_debug):
+    tern = tern_debug
     with tern.connect() as w:
         assert w.call("DEBUG", "SET-ACTIVE-EXPIRE", "0") == ("+", b"OK")
         try:
