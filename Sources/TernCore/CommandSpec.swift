@@ -84,6 +84,9 @@ public final class CommandSpec: @unchecked Sendable {
     public let handler: CommandHandler?
     public private(set) var subcommands: [String: CommandSpec] = [:]
     public private(set) weak var parent: CommandSpec?
+    /// Flags that depend on the call's arguments (EVAL: the script's shebang flags), used by the dispatcher's
+    /// admission checks instead of `flags` when set.
+    public var flagsForCall: (([ByteBuffer]) -> CommandFlags)?
     /// INFO commandstats counters, kept on the spec so the hot path does no dictionary lookup.
     public var stat = CommandStat()
 

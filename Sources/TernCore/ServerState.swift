@@ -135,6 +135,10 @@ public final class ServerState {
     /// for it go to its reply stream, in order with its replies.
     public internal(set) var currentClient: Client?
 
+    /// Memory was above `maxmemory` (after eviction) when the current top-level command was admitted
+    /// (Redis's pre_command_oom_state: a script's first deny-oom write is refused then).
+    public internal(set) var preCommandOOM = false
+
     // The execution unit under way.
     var pendingEffects: [Effect] = []
     var unitDepth = 0

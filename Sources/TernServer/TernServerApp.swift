@@ -6,6 +6,7 @@ import TernCore
 import TernLMDB
 import TernMemory
 import TernPlugins
+import TernScripting
 import TernReplication
 import TernStorage
 #if canImport(Glibc)
@@ -60,6 +61,7 @@ public final class TernServerApp: Service, @unchecked Sendable {
         self.replica = ReplicationReplica(server: state, master: replication)
         replica.install()
         RDBCommands.install(on: state)
+        ScriptingCommands.install(on: state)
         self.persistence = RDBPersistence(server: state)
         persistence.install()
         // The one place the RDB aux fields read replication's id and offset.
