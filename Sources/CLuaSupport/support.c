@@ -30,8 +30,6 @@ static int32_t rand48_next(void) {
     return (int32_t)(rand48_state >> 17);
 }
 
-void tern_lua_reset_random(void) { rand48_seed(0); }
-
 static int redis_math_random(lua_State *L) {
     /* As Redis's redis_math_random: Lua 5.1's math.random on top of rand48. */
     lua_Number r = (lua_Number)(rand48_next() % 2147483647) / (lua_Number)2147483647;
@@ -75,7 +73,10 @@ void tern_lua_open_libraries(lua_State *L) {
     load_library(L, LUA_STRLIBNAME, luaopen_string);
     load_library(L, LUA_MATHLIBNAME, luaopen_math);
     load_library(L, LUA_DBLIBNAME, luaopen_debug);
-    load_library(L, "cjson", luaopen_cjson);
+    /* Debian's lua-cjson returns its table without setting the global. */
+    lua_pushcfunction(L, luaopen_cjson);
+    lua_call(L, 0, 1);
+    lua_setglobal(L, "cjson");
     load_library(L, "struct", luaopen_struct);
     load_library(L, "cmsgpack", luaopen_cmsgpack);
     load_library(L, "bit", luaopen_bit);

@@ -233,7 +233,6 @@ final class LuaInterpreter {
             scriptClient.flags.remove(.multi)
         }
 
-        tern_lua_reset_random()
         lua_rawgeti(L, tern_lua_registryindex(), errorHandlerRef)
         setGlobalArray("KEYS", keys)
         setGlobalArray("ARGV", arguments)

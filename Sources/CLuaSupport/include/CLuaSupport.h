@@ -33,11 +33,8 @@ void tern_lua_push_function(lua_State *L, tern_lua_function fn, void *context);
 static inline void *tern_lua_context(lua_State *L) { return lua_touserdata(L, lua_upvalueindex(2)); }
 
 /// Opens the libraries Redis 7.0 gives scripts (base, table, string, math, debug, cjson, struct, cmsgpack,
-/// bit), without loadfile/dofile, with Redis's deterministic math.random/randomseed.
+/// bit), without loadfile/dofile, with Redis's math.random/randomseed (rand48, seeded with 0 here).
 void tern_lua_open_libraries(lua_State *L);
-
-/// Resets math.random's sequence (Redis seeds it with 0 before every script).
-void tern_lua_reset_random(void);
 
 /// Makes `table` (at the given index) read-only for scripts: a proxy whose writes fail with Redis's
 /// "Attempt to modify a readonly table" and whose reads go to the original. Replaces the value at
