@@ -150,3 +150,62 @@ void tern_lua_protect_globals(lua_State *L) {
     lua_replace(L, LUA_GLOBALSINDEX);
     lua_pop(L, 1);
 }
+
+/* The head of Lua 5.1.5's struct lua_State (lstate.h), up to the hook fields: lua_yield refuses to yield
+ * when nCcalls > baseCcalls ("attempt to yield across metamethod/C-call boundary"), an error we must never
+ * raise from the hook, and the API has no way to ask. */
+typedef struct {
+    void *next;
+    unsigned char tt, marked, status;
+    void *top, *base, *l_G, *ci;
+    const void *savedpc;
+    void *stack_last, *stack, *end_ci, *base_ci;
+    int stacksize, size_ci;
+    unsigned short nCcalls, baseCcalls;
+    unsigned char hookmask, allowhook;
+    int basehookcount, hookcount;
+    lua_Hook hook;
+} lua_state_head;
+
+static tern_lua_hook_check hook_check = NULL;
+static void *hook_context = NULL;
+static int hook_yielded = 0;
+static int layout_checked = 0, layout_ok = 0;
+
+int tern_lua_layout_ok(lua_State *L) {
+    const lua_state_head *head = (const lua_state_head *)L;
+    return head->hookmask == (unsigned char)lua_gethookmask(L) && head->basehookcount == lua_gethookcount(L)
+        && head->hook == lua_gethook(L);
+}
+
+static void count_hook(lua_State *L, lua_Debug *ar) {
+    (void)ar;
+    if (!hook_check) return;
+    int action = hook_check(L, hook_context);
+    if (action == 2) {
+        lua_error(L);
+    } else if (action == 1 && layout_ok) {
+        const lua_state_head *head = (const lua_state_head *)L;
+        if (head->nCcalls <= head->baseCcalls) {
+            hook_yielded = 1;
+            lua_yield(L, 0);
+        }
+    }
+}
+
+void tern_lua_set_count_hook(lua_State *L, int count, tern_lua_hook_check check, void *context) {
+    hook_check = check;
+    hook_context = context;
+    lua_sethook(L, count_hook, LUA_MASKCOUNT, count);
+    if (!layout_checked) {
+        layout_checked = 1;
+        layout_ok = tern_lua_layout_ok(L);
+    }
+}
+
+void tern_lua_set_line_hook(lua_State *L) {
+    lua_sethook(L, count_hook, LUA_MASKLINE, 0);
+}
+
+int tern_lua_hook_yielded(void) { return hook_yielded; }
+void tern_lua_clear_hook_yielded(void) { hook_yielded = 0; }

@@ -55,6 +55,8 @@ public final class ServerConfig {
     public var slowlogLogSlowerThan: Int = 10000
     public var slowlogMaxLen: Int = 128
     public var latencyMonitorThreshold: Int = 0
+    /// Milliseconds a script may run before other clients get -BUSY (and SCRIPT KILL works).
+    public var busyReplyThreshold: Int = 5000
 
     // Memory
     public var maxMemory: Int = 0

@@ -76,7 +76,7 @@ final class LuaInterpreter {
     let server: ServerState
     private(set) var L: LuaState
     private(set) var scripts: [String: CachedScript] = [:]
-    private var errorHandlerRef: Int32 = 0
+    private var errorInfoRef: Int32 = 0
     private var globalsRef: Int32 = 0
     var run: ScriptRun?
     /// Redis's "lua client": commands from scripts run as this client, their replies land in its output.
@@ -98,6 +98,7 @@ final class LuaInterpreter {
 
     /// SCRIPT FLUSH: a new interpreter, as Redis's scriptingReset.
     func reset() {
+        co = nil
         lua_close(L)
         scripts.removeAll()
         L = luaL_newstate()
@@ -107,14 +108,15 @@ final class LuaInterpreter {
     private func setUp() {
         tern_lua_open_libraries(L)
         RedisLuaLibrary.register(L, context: Unmanaged.passUnretained(self).toOpaque())
-        // The pcall handler adds where the error happened (the caller's line when a C function raised), and
-        // turns a plain error into Redis's error table. It keeps `debug` for itself: scripts don't see it.
+        // Given a failed script's coroutine and its error, adds where the error happened (the caller's line
+        // when a C function raised) and turns a plain error into Redis's error table. It keeps `debug` for
+        // itself: scripts don't see it.
         let handler = """
             local dbg = debug
             debug = nil
-            return function(err)
-              local i = dbg.getinfo(2, 'nSl')
-              if i and i.what == 'C' then i = dbg.getinfo(3, 'nSl') end
+            return function(co, err)
+              local i = dbg.getinfo(co, 0, 'nSl')
+              if i and i.what == 'C' then i = dbg.getinfo(co, 1, 'nSl') end
               if type(err) ~= 'table' then err = {err = 'ERR ' .. tostring(err)} end
               if i then
                 err['source'] = i.source
@@ -125,7 +127,7 @@ final class LuaInterpreter {
             """
         _ = handler.withCString { luaL_loadbuffer(L, $0, handler.utf8.count, "@err_handler_def") }
         lua_pcall(L, 0, 1, 0)
-        errorHandlerRef = luaL_ref(L, tern_lua_registryindex())
+        errorInfoRef = luaL_ref(L, tern_lua_registryindex())
         for name in ["redis", "cjson", "bit", "struct", "cmsgpack", "string", "math", "table", "coroutine"] {
             tern_lua_protect_global_field(L, name)
         }
@@ -228,50 +230,171 @@ final class LuaInterpreter {
         scriptClient.db = caller.db
         scriptClient.resp = .resp2
         if caller.flags.contains(.multi) { scriptClient.flags.insert(.multi) }
-        defer {
-            run = nil
-            scriptClient.flags.remove(.multi)
-        }
 
-        lua_rawgeti(L, tern_lua_registryindex(), errorHandlerRef)
         setGlobalArray("KEYS", keys)
         setGlobalArray("ARGV", arguments)
+        let co = coroutine()
         lua_rawgeti(L, tern_lua_registryindex(), script.functionRef)
-        let status = lua_pcall(L, 0, 1, -2)
-        defer {
-            tern_lua_pop(L, 1) // the handler (the result or error is consumed below)
-            callsSinceGC += 1
-            if callsSinceGC >= 50 {
-                callsSinceGC = 0
-                lua_gc(L, LUA_GCSTEP, 1)
-            }
+        lua_xmove(L, co, 1)
+        // A script may be suspended between time slices only as a command of its own: inside EXEC (or from
+        // the master's stream) the commands after it would run while it is suspended.
+        let canSuspend = schedule != nil && !server.inNestedCall && !fromMaster && caller.transport != nil
+        running = RunningScript(script: script, caller: ctx, startedMillis: server.clock.nowMillis(),
+                                canSuspend: canSuspend)
+        tern_lua_set_count_hook(co, 100_000, { L, context in
+            Unmanaged<LuaInterpreter>.fromOpaque(context!).takeUnretainedValue().hookCheck(L!)
+        }, Unmanaged.passUnretained(self).toOpaque())
+        switch step() {
+        case .replied:
+            endRun()
+        case .failed(let error):
+            endRun()
+            throw error
+        case .failedCounted(let message):
+            endRun()
+            ctx.client.output.writeRESPError(message)
+        case .suspended:
+            // Busy: other clients get -BUSY until it ends; the caller waits for its reply; the unit (effects,
+            // MULTI/EXEC) stays open across the slices.
+            server.scriptBusy = true
+            server.beginUnit()
+            caller.flags.insert(.blocked)
+            server.logger.warning("Slow script detected: still in execution after \(server.clock.nowMillis() - running!.startedMillis) milliseconds. You can try killing the script using the SCRIPT KILL command. Script name is: \(script.sha).")
+            scheduleSlice()
         }
-        if status != 0 {
-            defer { tern_lua_pop(L, 1) }
-            try raiseScriptError(script.sha, ctx)
-            return
-        }
-        LuaReply.write(L, into: &ctx.client.output, callerResp: caller.resp, scriptResp: run!.resp)
     }
 
-    /// A failed run's reply: the error table's message, with where it happened, as Redis's luaCallFunction.
-    private func raiseScriptError(_ sha: String, _ ctx: CommandContext) throws {
-        guard tern_lua_istable(L, -1) != 0 else {
-            var message = "execution failure"
-            if lua_isstring(L, -1) != 0 { message = string(at: -1) }
-            throw CommandError.err("Error running script \(sha), \(String(message.prefix(100)))")
+    /// The script under way (also while suspended between slices).
+    struct RunningScript {
+        let script: CachedScript
+        let caller: CommandContext
+        let startedMillis: Int64
+        let canSuspend: Bool
+    }
+
+    enum StepOutcome {
+        case replied
+        case failed(CommandError)
+        /// An error a command inside the script already counted.
+        case failedCounted(String)
+        case suspended
+    }
+
+    private(set) var running: RunningScript?
+    /// SCRIPT KILL asked to stop the script at its next hook.
+    var killRequested = false
+    /// Runs `body` on the command thread soon, after the clients' pending I/O (set by the server; without it
+    /// scripts never suspend).
+    var schedule: ((@escaping () -> Void) -> Void)?
+    /// The coroutine scripts run in (so the busy hook can yield), reused after a clean finish.
+    private var co: LuaState?
+    private var coRef: Int32 = 0
+
+    private func coroutine() -> LuaState {
+        if let co { return co }
+        let thread = lua_newthread(L)!
+        coRef = luaL_ref(L, tern_lua_registryindex())
+        co = thread
+        return thread
+    }
+
+    private func dropCoroutine() {
+        guard co != nil else { return }
+        luaL_unref(L, tern_lua_registryindex(), coRef)
+        co = nil
+    }
+
+    /// The count hook: 1 yields (the time slice is over), 2 raises the kill error it pushed.
+    fileprivate func hookCheck(_ state: LuaState) -> Int32 {
+        guard let running else { return 0 }
+        if killRequested {
+            server.logger.warning("Lua script killed by user with SCRIPT KILL.")
+            LuaReply.pushError(state, "Script killed by user with SCRIPT KILL...")
+            // From now on every line raises again, so pcall can't catch it and go on.
+            tern_lua_set_line_hook(state)
+            return 2
         }
-        let info = LuaReply.errorInfo(L, at: -1)
-        var message = info.message
-        if let line = info.line, let source = info.source {
-            message += " script: \(sha), on \(source):\(line)."
+        guard running.canSuspend else { return 0 }
+        return server.clock.nowMillis() - running.startedMillis >= Int64(server.config.busyReplyThreshold) ? 1 : 0
+    }
+
+    /// Runs the script until it ends or its time slice is over.
+    private func step() -> StepOutcome {
+        let co = co!
+        tern_lua_clear_hook_yielded()
+        let status = lua_resume(co, 0)
+        if status == LUA_YIELD {
+            if tern_lua_hook_yielded() != 0 { return .suspended }
+            // The script called coroutine.yield outside a coroutine of its own: Redis's pcall'd script can't.
+            dropCoroutine()
+            return .failed(.err("attempt to yield across metamethod/C-call boundary"))
         }
-        if info.ignoreStats {
-            // The command inside the script already counted this error.
-            ctx.client.output.writeRESPError(message)
+        let caller = running!.caller
+        if status == 0 {
+            // The script's first result is the reply.
+            lua_settop(co, 1)
+            LuaReply.write(co, into: &caller.client.output, callerResp: caller.client.resp, scriptResp: run!.resp)
+            lua_settop(co, 0)
+            return .replied
+        }
+        // An error: where it happened is still on the dead coroutine's call stack (Lua 5.1 doesn't unwind it).
+        lua_rawgeti(L, tern_lua_registryindex(), errorInfoRef)
+        lua_rawgeti(L, tern_lua_registryindex(), coRef)
+        lua_xmove(co, L, 1)
+        let outcome: StepOutcome
+        if lua_pcall(L, 2, 1, 0) != 0 || tern_lua_istable(L, -1) == 0 {
+            outcome = .failed(.err("Error running script \(running!.script.sha), \(String(string(at: -1).prefix(100)))"))
+        } else {
+            let info = LuaReply.errorInfo(L, at: -1)
+            var message = info.message
+            if let line = info.line, let source = info.source {
+                message += " script: \(running!.script.sha), on \(source):\(line)."
+            }
+            outcome = info.ignoreStats ? .failedCounted(message) : .failed(CommandError(message))
+        }
+        tern_lua_pop(L, 1)
+        dropCoroutine()
+        return outcome
+    }
+
+    private func scheduleSlice() {
+        schedule? { [weak self] in self?.continueSuspended() }
+    }
+
+    /// The next time slice of a suspended script; when it ends, its reply goes to the waiting caller.
+    private func continueSuspended() {
+        guard let running else { return }
+        let outcome = step()
+        let client = running.caller.client
+        switch outcome {
+        case .suspended:
+            scheduleSlice()
             return
+        case .replied:
+            break
+        case .failed(let error):
+            client.output.writeRESPError(error.message)
+        case .failedCounted(let message):
+            client.output.writeRESPError(message)
         }
-        throw CommandError(message)
+        endRun()
+        client.flags.remove(.blocked)
+        server.scriptBusy = false
+        server.endUnit()
+        client.transport?.setReadingEnabled(true)
+    }
+
+    private func endRun() {
+        run = nil
+        running = nil
+        killRequested = false
+        scriptClient.flags.remove(.multi)
+        if let co { lua_sethook(co, nil, 0, 0) }
+        callsSinceGC += 1
+        if callsSinceGC >= 50 {
+            callsSinceGC = 0
+            lua_gc(L, LUA_GCSTEP, 1)
+        }
     }
 
     private func setGlobalArray(_ name: String, _ items: ArraySlice<ByteBuffer>) {

@@ -5,10 +5,13 @@ import TernCore
 /// EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT, as Redis 7.0's eval.c. Registered into the server's one
 /// command table by `install`, which also creates the interpreter.
 public enum ScriptingCommands {
-    /// Creates the interpreter for `server` and registers the scripting commands.
-    public static func install(on server: ServerState) {
+    /// Creates the interpreter for `server` and registers the scripting commands. The server gives the
+    /// returned scripting its scheduler (busy scripts run in time slices between the clients' I/O).
+    @discardableResult
+    public static func install(on server: ServerState) -> Scripting {
         let interpreter = LuaInterpreter(server: server)
         for spec in specs(interpreter) { server.commands.register(spec) }
+        return Scripting(interpreter)
     }
 
     /// EVAL's keys: numkeys at argument 2, then that many keys.
@@ -72,9 +75,15 @@ public enum ScriptingCommands {
                     ctx.ok()
                 },
                 CommandSpec("kill", arity: 2, flags: [.noscript, .allowBusy], group: "scripting",
-                            summary: "Kill the script currently in execution.", since: "2.6.0", acl: ["scripting"]) { _ in
-                    // A command only runs here when no script does (scripts run on the command thread).
-                    throw CommandError("NOTBUSY No scripts in execution right now.")
+                            summary: "Kill the script currently in execution.", since: "2.6.0", acl: ["scripting"]) { ctx in
+                    guard ctx.server.scriptBusy, let run = interpreter.run else {
+                        throw CommandError("NOTBUSY No scripts in execution right now.")
+                    }
+                    if run.rules.wrote {
+                        throw CommandError("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.")
+                    }
+                    interpreter.killRequested = true
+                    ctx.ok()
                 },
                 CommandSpec("debug", arity: 3, flags: [.noscript], group: "scripting",
                             summary: "Set the debug mode for executed scripts.", since: "3.2.0",
@@ -138,5 +147,17 @@ public enum ScriptingCommands {
         let keys = ctx.arguments[3..<(3 + numkeys)]
         let arguments = ctx.arguments[(3 + numkeys)...]
         try interpreter.execute(script, ctx, keys: keys, arguments: arguments, readOnlyCommand: readOnly)
+    }
+}
+
+/// The scripting engine as the server holds it.
+public final class Scripting {
+    let interpreter: LuaInterpreter
+    init(_ interpreter: LuaInterpreter) { self.interpreter = interpreter }
+
+    /// Runs a task on the command thread after the clients' pending I/O: the next slice of a busy script.
+    public var schedule: ((@escaping () -> Void) -> Void)? {
+        get { interpreter.schedule }
+        set { interpreter.schedule = newValue }
     }
 }

@@ -48,6 +48,20 @@ void tern_lua_protect_global_field(lua_State *L, const char *name);
 /// "Script attempted to access nonexistent global variable '<name>'".
 void tern_lua_protect_globals(lua_State *L);
 
+/// The busy-script hook: every `count` instructions of `L` it calls `check(L, context)`, which returns
+/// 0 to go on, 1 to yield (the script's time slice is over: lua_resume returns LUA_YIELD) or 2 to raise the
+/// error value it pushed (SCRIPT KILL). A yield happens only where Lua allows one (not inside a C call such
+/// as pcall or a metamethod); tern_lua_hook_yielded says whether the last lua_resume ended in one.
+typedef int (*tern_lua_hook_check)(lua_State *L, void *context);
+void tern_lua_set_count_hook(lua_State *L, int count, tern_lua_hook_check check, void *context);
+/// After a kill: the hook runs on every line, so pcall can't catch the error and go on.
+void tern_lua_set_line_hook(lua_State *L);
+int tern_lua_hook_yielded(void);
+void tern_lua_clear_hook_yielded(void);
+/// Whether Debian's lua_State matches the layout this glue reads (nCcalls/baseCcalls, Lua 5.1.5); checked
+/// once on a thread that has the hook set. When it doesn't, scripts never yield.
+int tern_lua_layout_ok(lua_State *L);
+
 int luaopen_cmsgpack(lua_State *L);
 int luaopen_struct(lua_State *L);
 
