@@ -105,7 +105,8 @@ public final class TernServerApp: Service, @unchecked Sendable {
         persistence.schedule = { [loop] body in _ = loop.scheduleTask(in: .microseconds(50)) { body() } }
         // A busy script's next slice, after the other clients' I/O (they get -BUSY meanwhile).
         scripting.schedule = { [loop, weak self] body in
-            _ = loop.scheduleTask(in: .microseconds(50)) {
+            // A delay (not `execute`): NIO runs the tasks already due before it looks at I/O again.
+            _ = loop.scheduleTask(in: .milliseconds(1)) {
                 self?.openBatchIfNeeded()
                 body()
             }

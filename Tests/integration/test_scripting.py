@@ -11,6 +11,8 @@ import time
 import pytest
 import redis
 
+import respwire
+
 from conftest import REDIS_BIN, TERN_BIN, ServerProcess, backend_args
 
 # Each case: a script and its KEYS/ARGV, run with EVAL on both servers; replies must be identical.
@@ -449,3 +451,80 @@ def test_script_effects_are_one_multi_exec_unit():
     stream = data[start:]
     assert b"$3\r\nset\r\n$1\r\nx" in stream and b"$3\r\nset\r\n$1\r\ny" in stream
     assert b"EVAL" not in data.upper().replace(b"EVALSHA", b"")
+
+
+# --- busy scripts --------------------------------------------------------------------------------------------
+
+def start_busy_pair():
+    tern = ServerProcess("tern-busy", lambda port: [TERN_BIN, "--port", str(port), "--bind", "127.0.0.1",
+                                                    *backend_args(), "--busy-reply-threshold", "100"]).start()
+    stock = ServerProcess("redis-busy", lambda port: [REDIS_BIN, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                                      "--busy-reply-threshold", "100"]).start()
+    return tern, stock
+
+
+def wait_busy(conn):
+    """Until PING gets -BUSY (the script passed the threshold); returns that reply."""
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:
+        r = conn.call("PING")
+        if r[0] == "-":
+            return r
+    raise AssertionError("server never became busy")
+
+
+def send_eval(conn, script):
+    conn.send("EVAL", script, "0")
+
+
+@pytest.mark.parametrize("writes", [False, True], ids=["read-only-loop", "loop-after-write"])
+def test_busy_script_kill_and_shutdown_match_redis(writes):
+    tern, stock = start_busy_pair()
+    try:
+        script = ("redis.call('set', 'w', '1') " if writes else "") + "local i = 0 while true do i = i + 1 end"
+        results = []
+        for server in (tern, stock):
+            runner, other = server.connect(protocol=2), server.connect(protocol=2)
+            send_eval(runner, script)
+            busy = wait_busy(other)
+            seen = [busy, other.call("GET", "w"), other.call("SCRIPT", "FLUSH"), other.call("MULTI"),
+                    other.call("EXEC"), other.call("SHUTDOWN"), other.call("SCRIPT", "KILL")]
+            if writes:
+                try:
+                    seen.append(other.call("SHUTDOWN", "NOSAVE"))
+                except respwire.ConnectionClosed:
+                    seen.append("closed without a reply")
+                other.close()
+                runner.close()
+                server.proc.wait(timeout=DEADLINE)
+                seen.append(server.proc.returncode is not None)
+            else:
+                seen.append(runner.read_reply())
+                seen.append(other.call("PING"))
+                seen.append(runner.call("EVAL", "return 'after'", "0"))
+                other.close()
+                runner.close()
+            results.append(seen)
+        assert results[0] == results[1]
+    finally:
+        tern.cleanup()
+        stock.cleanup()
+
+
+def test_busy_script_finishes_and_its_unit_replicates(tern_proc):
+    """A long script that ends by itself: its caller gets the reply, others get -BUSY meanwhile, and its
+    writes from before and after the slices are all there."""
+    c = tern_proc.connect(protocol=2)
+    assert c.call("CONFIG", "SET", "busy-reply-threshold", "50") == ("+", b"OK")
+    assert c.call("CONFIG", "GET", "lua-time-limit") == ("*", [("$", b"lua-time-limit"), ("$", b"50")])
+    runner = tern_proc.connect(protocol=2)
+    runner.send("EVAL", "redis.call('set', 'before', '1') local t = redis.call('time')[1] + 0 "
+                        "local n = 0 while redis.call('time')[1] + 0 < t + 2 do n = n + 1 end "
+                        "redis.call('set', 'after', '1') return 'done'", "0")
+    assert wait_busy(c) == ("-", b"BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.")
+    assert runner.read_reply() == ("$", b"done")
+    assert c.call("MGET", "before", "after") == ("*", [("$", b"1"), ("$", b"1")])
+    # The connection works normally afterwards.
+    assert runner.call("PING") == ("+", b"PONG")
+    runner.close()
+    c.close()
