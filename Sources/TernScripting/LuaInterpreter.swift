@@ -413,9 +413,12 @@ final class LuaInterpreter {
         tern_lua_pop(L, 1)
     }
 
-    func string(at index: Int32) -> String {
+    func string(at index: Int32) -> String { Self.string(L, at: index) }
+
+    /// The string at `index` of `state` (a script runs in a coroutine, not the main state).
+    static func string(_ state: LuaState, at index: Int32) -> String {
         var length = 0
-        guard let p = tern_lua_tostring(L, index, &length) else { return "" }
+        guard let p = tern_lua_tostring(state, index, &length) else { return "" }
         return String(decoding: UnsafeRawBufferPointer(start: p, count: length), as: UTF8.self)
     }
 }

@@ -131,7 +131,7 @@ enum RedisLuaLibrary {
             LuaReply.pushError(L, "wrong number or type of arguments")
             return 1
         }
-        let text = interpreter(L).string(at: -1)
+        let text = LuaInterpreter.string(L, at: -1)
         LuaReply.pushError(L, text.hasPrefix("-") ? text : "-" + text)
         return 1
     }
