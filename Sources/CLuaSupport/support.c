@@ -117,6 +117,16 @@ void tern_lua_protect_table(lua_State *L, int index) {
     lua_replace(L, index);
 }
 
+void tern_lua_set_strict(lua_State *L, int index) {
+    if (index < 0 && index > LUA_REGISTRYINDEX) index = lua_gettop(L) + index + 1;
+    lua_newtable(L);
+    lua_pushcfunction(L, missing_global);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, readonly_newindex);
+    lua_setfield(L, -2, "__newindex");
+    lua_setmetatable(L, index);
+}
+
 void tern_lua_protect_global_field(lua_State *L, const char *name) {
     lua_pushvalue(L, LUA_GLOBALSINDEX);
     lua_pushstring(L, name);

@@ -48,8 +48,8 @@ extension ServerState {
             reject(ctx, .noAuth, spec)
             return .done
         }
-        if scriptBusy && !flags.contains(.allowBusy) {
-            reject(ctx, Self.busyScriptError, spec)
+        if let busy = busyScriptRefusal, !flags.contains(.allowBusy) {
+            reject(ctx, busy, spec)
             return .done
         }
         if flags.contains(.protected), let refusal = ModuleCommands.refusal(ctx) {
@@ -137,7 +137,6 @@ extension ServerState {
         lastBgsaveFailed && !isReplica && config.stopWritesOnBgsaveError && !config.savePoints.isEmpty
     }
 
-    public static let busyScriptError = CommandError("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.")
     static let loadingError = CommandError("LOADING Redis is loading the dataset in memory")
     static let diskError = CommandError("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.")
 

@@ -135,9 +135,10 @@ public final class ServerState {
     /// for it go to its reply stream, in order with its replies.
     public internal(set) var currentClient: Client?
 
-    /// A script ran past `busy-reply-threshold` and is suspended between its time slices: other clients get
-    /// -BUSY for every command without the allow-busy flag, and nothing else touches the data.
-    public var scriptBusy = false
+    /// Set while a script ran past `busy-reply-threshold` and is suspended between its time slices: the -BUSY
+    /// error other clients get for every command without the allow-busy flag (nothing else touches the data).
+    public var busyScriptRefusal: CommandError?
+    public var scriptBusy: Bool { busyScriptRefusal != nil }
 
     /// Memory was above `maxmemory` (after eviction) when the current top-level command was admitted
     /// (Redis's pre_command_oom_state: a script's first deny-oom write is refused then).

@@ -50,16 +50,20 @@ struct ScriptFlags: OptionSet {
     }
 }
 
-/// A compiled script in the cache: its body (SCRIPT EXISTS, replication of nothing but effects), flags, and
-/// the compiled function's registry reference.
+/// Something a client can run: a cached script (named by its sha1) or a library's function (by its name),
+/// with its flags and the compiled Lua function's registry reference.
 final class CachedScript {
+    /// The sha1 of a script, the name of a function: what errors and logs call it.
     let sha: String
     let flags: ScriptFlags
     let functionRef: Int32
-    init(sha: String, flags: ScriptFlags, functionRef: Int32) {
+    /// A function (FCALL): gets KEYS and ARGV as its two arguments; errors and logs say FUNCTION.
+    let isFunction: Bool
+    init(sha: String, flags: ScriptFlags, functionRef: Int32, isFunction: Bool = false) {
         self.sha = sha
         self.flags = flags
         self.functionRef = functionRef
+        self.isFunction = isFunction
     }
 }
 
@@ -177,6 +181,11 @@ final class LuaInterpreter {
         } else {
             return base
         }
+        return Self.commandFlags(base, declared: flags)
+    }
+
+    /// Redis's scriptFlagsToCmdFlags: declared flags replace the command's write, deny-oom and stale flags.
+    static func commandFlags(_ base: CommandFlags, declared flags: ScriptFlags) -> CommandFlags {
         if flags.contains(.evalCompat) { return base }
         var result = base.subtracting([.stale, .denyoom, .write, .mayReplicate])
         if flags.isDisjoint(with: [.allowOOM, .noWrites]) { result.insert(.denyoom) }
@@ -231,20 +240,25 @@ final class LuaInterpreter {
         scriptClient.resp = .resp2
         if caller.flags.contains(.multi) { scriptClient.flags.insert(.multi) }
 
-        setGlobalArray("KEYS", keys)
-        setGlobalArray("ARGV", arguments)
         let co = coroutine()
         lua_rawgeti(L, tern_lua_registryindex(), script.functionRef)
         lua_xmove(L, co, 1)
+        if script.isFunction {
+            pushArray(co, keys)
+            pushArray(co, arguments)
+        } else {
+            setGlobalArray("KEYS", keys)
+            setGlobalArray("ARGV", arguments)
+        }
         // A script may be suspended between time slices only as a command of its own: inside EXEC (or from
         // the master's stream) the commands after it would run while it is suspended.
         let canSuspend = schedule != nil && !server.inNestedCall && !fromMaster && caller.transport != nil
-        running = RunningScript(script: script, caller: ctx, startedMillis: server.clock.nowMillis(),
-                                canSuspend: canSuspend)
+        running = RunningScript(script: script, caller: ctx, command: ctx.arguments,
+                                startedMillis: server.clock.nowMillis(), canSuspend: canSuspend)
         tern_lua_set_count_hook(co, 100_000, { L, context in
             Unmanaged<LuaInterpreter>.fromOpaque(context!).takeUnretainedValue().hookCheck(L!)
         }, Unmanaged.passUnretained(self).toOpaque())
-        switch step() {
+        switch step(arguments: script.isFunction ? 2 : 0) {
         case .replied:
             endRun()
         case .failed(let error):
@@ -256,10 +270,12 @@ final class LuaInterpreter {
         case .suspended:
             // Busy: other clients get -BUSY until it ends; the caller waits for its reply; the unit (effects,
             // MULTI/EXEC) stays open across the slices.
-            server.scriptBusy = true
+            server.busyScriptRefusal = script.isFunction
+                ? CommandError("BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.")
+                : CommandError("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.")
             server.beginUnit()
             caller.flags.insert(.blocked)
-            server.logger.warning("Slow script detected: still in execution after \(server.clock.nowMillis() - running!.startedMillis) milliseconds. You can try killing the script using the SCRIPT KILL command. Script name is: \(script.sha).")
+            server.logger.warning("Slow script detected: still in execution after \(server.clock.nowMillis() - running!.startedMillis) milliseconds. You can try killing the script using the \(script.isFunction ? "FUNCTION" : "SCRIPT") KILL command. Script name is: \(script.sha).")
             scheduleSlice()
         }
     }
@@ -268,6 +284,8 @@ final class LuaInterpreter {
     struct RunningScript {
         let script: CachedScript
         let caller: CommandContext
+        /// The command that runs it (FUNCTION STATS).
+        let command: [ByteBuffer]
         let startedMillis: Int64
         let canSuspend: Bool
     }
@@ -319,10 +337,10 @@ final class LuaInterpreter {
     }
 
     /// Runs the script until it ends or its time slice is over.
-    private func step() -> StepOutcome {
+    private func step(arguments: Int32 = 0) -> StepOutcome {
         let co = co!
         tern_lua_clear_hook_yielded()
-        let status = lua_resume(co, 0)
+        let status = lua_resume(co, arguments)
         if status == LUA_YIELD {
             if tern_lua_hook_yielded() != 0 { return .suspended }
             // The script called coroutine.yield outside a coroutine of its own: Redis's pcall'd script can't.
@@ -379,7 +397,7 @@ final class LuaInterpreter {
         }
         endRun()
         client.flags.remove(.blocked)
-        server.scriptBusy = false
+        server.busyScriptRefusal = nil
         server.endUnit()
         client.transport?.setReadingEnabled(true)
     }
@@ -400,18 +418,25 @@ final class LuaInterpreter {
     private func setGlobalArray(_ name: String, _ items: ArraySlice<ByteBuffer>) {
         lua_rawgeti(L, tern_lua_registryindex(), globalsRef)
         lua_pushstring(L, name)
-        lua_createtable(L, Int32(items.count), 0)
-        var i: Int32 = 1
-        for item in items {
-            item.withUnsafeReadableBytes { raw in
-                lua_pushlstring(L, raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count)
-            }
-            lua_rawseti(L, -2, i)
-            i += 1
-        }
+        pushArray(L, items)
         lua_rawset(L, -3)
         tern_lua_pop(L, 1)
     }
+
+    private func pushArray(_ state: LuaState, _ items: ArraySlice<ByteBuffer>) {
+        lua_createtable(state, Int32(items.count), 0)
+        var i: Int32 = 1
+        for item in items {
+            item.withUnsafeReadableBytes { raw in
+                lua_pushlstring(state, raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count)
+            }
+            lua_rawseti(state, -2, i)
+            i += 1
+        }
+    }
+
+    /// Pushes the real globals table (not the scripts' read-only proxy).
+    func pushRealGlobals() { lua_rawgeti(L, tern_lua_registryindex(), globalsRef) }
 
     func string(at index: Int32) -> String { Self.string(L, at: index) }
 

@@ -10,8 +10,10 @@ public enum ScriptingCommands {
     @discardableResult
     public static func install(on server: ServerState) -> Scripting {
         let interpreter = LuaInterpreter(server: server)
-        for spec in specs(interpreter) { server.commands.register(spec) }
-        return Scripting(interpreter)
+        let functions = FunctionLibrary(server: server)
+        for spec in specs(interpreter, functions: functions.interpreter) { server.commands.register(spec) }
+        for spec in FunctionCommands.specs(functions, scripts: interpreter) { server.commands.register(spec) }
+        return Scripting([interpreter, functions.interpreter], functions)
     }
 
     /// EVAL's keys: numkeys at argument 2, then that many keys.
@@ -22,7 +24,7 @@ public enum ScriptingCommands {
         return Array(3..<(3 + Int(n)))
     }
 
-    static func specs(_ interpreter: LuaInterpreter) -> [CommandSpec] {
+    static func specs(_ interpreter: LuaInterpreter, functions: LuaInterpreter) -> [CommandSpec] {
         let base: CommandFlags = [.noscript, .stale, .skipMonitor, .noMandatoryKeys]
         func evalSpec(_ name: String, sha: Bool, readOnly: Bool, summary: String, since: String) -> CommandSpec {
             let flags = readOnly ? base.union(.readonly) : base
@@ -76,14 +78,7 @@ public enum ScriptingCommands {
                 },
                 CommandSpec("kill", arity: 2, flags: [.noscript, .allowBusy], group: "scripting",
                             summary: "Kill the script currently in execution.", since: "2.6.0", acl: ["scripting"]) { ctx in
-                    guard ctx.server.scriptBusy, let run = interpreter.run else {
-                        throw CommandError("NOTBUSY No scripts in execution right now.")
-                    }
-                    if run.rules.wrote {
-                        throw CommandError("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.")
-                    }
-                    interpreter.killRequested = true
-                    ctx.ok()
+                    try kill(ctx, scripts: interpreter, functions: functions, fromScriptKill: true)
                 },
                 CommandSpec("debug", arity: 3, flags: [.noscript], group: "scripting",
                             summary: "Set the debug mode for executed scripts.", since: "3.2.0",
@@ -128,6 +123,24 @@ public enum ScriptingCommands {
 
     static let noScript = CommandError("NOSCRIPT No matching script. Please use EVAL.")
 
+    /// SCRIPT KILL / FUNCTION KILL (Redis's scriptKill): each kills only its own kind, never after a write.
+    static func kill(_ ctx: CommandContext, scripts: LuaInterpreter, functions: LuaInterpreter, fromScriptKill: Bool) throws {
+        guard ctx.server.scriptBusy, let busy = [scripts, functions].first(where: { $0.running != nil }), let run = busy.run else {
+            throw CommandError("NOTBUSY No scripts in execution right now.")
+        }
+        if run.rules.wrote {
+            throw CommandError("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.")
+        }
+        if fromScriptKill && busy === functions {
+            throw CommandError("BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.")
+        }
+        if !fromScriptKill && busy === scripts {
+            throw CommandError("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.")
+        }
+        busy.killRequested = true
+        ctx.ok()
+    }
+
     /// Redis's evalGenericCommand.
     static func eval(_ ctx: CommandContext, _ interpreter: LuaInterpreter, sha: Bool, readOnly: Bool) throws {
         // The script's own commands are the effects: EVAL itself is never propagated.
@@ -152,12 +165,16 @@ public enum ScriptingCommands {
 
 /// The scripting engine as the server holds it.
 public final class Scripting {
-    let interpreter: LuaInterpreter
-    init(_ interpreter: LuaInterpreter) { self.interpreter = interpreter }
+    let interpreters: [LuaInterpreter]
+    let functions: FunctionLibrary
+    init(_ interpreters: [LuaInterpreter], _ functions: FunctionLibrary) {
+        self.interpreters = interpreters
+        self.functions = functions
+    }
 
     /// Runs a task on the command thread after the clients' pending I/O: the next slice of a busy script.
     public var schedule: ((@escaping () -> Void) -> Void)? {
-        get { interpreter.schedule }
-        set { interpreter.schedule = newValue }
+        get { interpreters[0].schedule }
+        set { for i in interpreters { i.schedule = newValue } }
     }
 }

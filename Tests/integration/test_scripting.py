@@ -528,3 +528,138 @@ def test_busy_script_finishes_and_its_unit_replicates(tern_proc):
     assert runner.call("PING") == ("+", b"PONG")
     runner.close()
     c.close()
+
+
+# --- functions --------------------------------------------------------------------------------------------------
+
+LIB = """#!lua name=mylib
+redis.register_function('f1', function(keys, args) return redis.call('set', keys[1], args[1]) end)
+redis.register_function{function_name='f2', callback=function(keys, args) return {#keys, #args, keys[1]} end,
+                        flags={'no-writes'}, description='desc'}
+redis.register_function('boom', function() error('bad') end)
+redis.register_function('typed', function(keys, args) return {err='MINE failed'} end)
+"""
+
+FUNCTION_ERRORS = [
+    "return 1",
+    "#!lua name=x\nreturn 1",
+    "#!lua name=x\nredis.call('ping')",
+    "#!lua name=x\nredis.register_function('f1', function() end)",
+    "#!lua\nx",
+    "#!js name=x\nx",
+    "#!lua name=x foo=bar\nx",
+    "#!lua name=bad-name\nx",
+    "#!lua name=x\nredis.register_function('a b', function() end)",
+    "#!lua name=x\nredis.register_function('g', 1)",
+    "#!lua name=x\nredis.register_function(1, function() end)",
+    "#!lua name=x\nredis.register_function('g')",
+    "#!lua name=x\nredis.register_function{function_name='g'}",
+    "#!lua name=x\nredis.register_function{callback=function() end}",
+    "#!lua name=x\nredis.register_function{function_name='g', callback=function() end, flags={'bogus'}}",
+    "#!lua name=x\nredis.register_function{function_name='g', callback=function() end, other=1}",
+    "#!lua name=x\nredis.register_function('g', function() end) redis.register_function('g', function() end)",
+    "#!lua name=x\nreturn 1 +",
+    "#!lua name=x\nglobalvar = 1",
+]
+
+
+def functions_sorted(reply):
+    """FUNCTION LIST with each library's functions in name order (Redis lists them in its dict's order)."""
+    def walk(v):
+        kind, body = v
+        if kind in ("*", "%", "~") and isinstance(body, list):
+            items = [walk(x) if not isinstance(x, tuple) or len(x) != 2 or not isinstance(x[0], tuple) else
+                     (walk(x[0]), walk(x[1])) for x in body]
+            if items and all(isinstance(x, tuple) and x[0] in ("*", "%") for x in items) and kind == "*" \
+                    and any(b"name" in repr(x).encode() for x in items):
+                items = sorted(items, key=repr)
+            return (kind, items)
+        return v
+    return walk(reply)
+
+
+def test_functions_match_redis(pair):
+    pair.cmd("FUNCTION", "FLUSH")
+    pair.cmd("FUNCTION", "LOAD", LIB)
+    pair.cmd("FUNCTION", "LOAD", LIB)
+    pair.cmd("FUNCTION", "LIST", norm=functions_sorted)
+    pair.cmd("FUNCTION", "LIST", "WITHCODE", norm=functions_sorted)
+    pair.cmd("FUNCTION", "LIST", "LIBRARYNAME", "my*", norm=functions_sorted)
+    pair.cmd("FUNCTION", "LIST", "LIBRARYNAME", "zz*")
+    pair.cmd("FUNCTION", "LIST", "LIBRARYNAME")
+    pair.cmd("FUNCTION", "LIST", "BOGUS")
+    pair.cmd("FUNCTION", "STATS")
+    pair.cmd("FCALL", "f1", "1", "k", "v")
+    pair.cmd("GET", "k")
+    pair.cmd("FCALL", "f2", "2", "a", "b", "c")
+    pair.cmd("FCALL_RO", "f2", "1", "a")
+    pair.cmd("FCALL_RO", "f1", "1", "k", "v")
+    pair.cmd("FCALL", "boom", "0")
+    pair.cmd("FCALL", "typed", "0")
+    pair.cmd("FCALL", "nosuch", "0")
+    pair.cmd("FCALL", "f1", "5", "k")
+    pair.cmd("FCALL", "f1", "-1")
+    pair.cmd("FCALL", "f1", "x")
+    pair.cmd("FUNCTION", "KILL")
+    pair.cmd("FUNCTION", "DELETE", "nolib")
+    pair.cmd("FUNCTION", "LOAD", "REPLACE", LIB)
+    pair.cmd("FUNCTION", "LOAD", "BOGUS", LIB)
+    pair.cmd("FUNCTION", "LOAD", "#!lua name=other\nredis.register_function('f1', function() return 2 end)")
+    pair.cmd("FUNCTION", "DELETE", "mylib")
+    pair.cmd("FCALL", "f1", "1", "k", "v")
+    pair.cmd("FUNCTION", "FLUSH", "BOGUS")
+    pair.cmd("FUNCTION", "HELP")
+    pair.cmd("FUNCTION", "LOAD", LIB)
+    # SCRIPT FLUSH keeps the functions; FUNCTION FLUSH keeps the scripts.
+    sha = pair.cmd("SCRIPT", "LOAD", "return 1")[1].decode()
+    pair.cmd("SCRIPT", "FLUSH")
+    pair.cmd("FCALL", "f2", "0")
+    pair.cmd("SCRIPT", "LOAD", "return 1")
+    pair.cmd("FUNCTION", "FLUSH", "SYNC")
+    pair.cmd("SCRIPT", "EXISTS", sha)
+    pair.cmd("FCALL", "f2", "0")
+    pair.cmd("FUNCTION", "STATS")
+
+
+@pytest.mark.parametrize("code", FUNCTION_ERRORS, ids=range(len(FUNCTION_ERRORS)))
+def test_function_load_errors_match_redis(pair, code):
+    pair.cmd("FUNCTION", "FLUSH")
+    pair.cmd("FUNCTION", "LOAD", "#!lua name=held\nredis.register_function('f1', function() end)")
+    pair.cmd("FUNCTION", "LOAD", code)
+    pair.cmd("FUNCTION", "FLUSH")
+
+
+def test_function_name_clash_across_libraries(pair):
+    pair.cmd("FUNCTION", "FLUSH")
+    pair.cmd("FUNCTION", "LOAD", "#!lua name=one\nredis.register_function('shared', function() return 1 end)")
+    pair.cmd("FUNCTION", "LOAD", "#!lua name=two\nredis.register_function('shared', function() return 2 end)")
+    pair.cmd("FCALL", "shared", "0")
+    pair.cmd("FUNCTION", "LOAD", "REPLACE", "#!lua name=one\nredis.register_function('renamed', function() return 3 end)")
+    pair.cmd("FCALL", "shared", "0")
+    pair.cmd("FCALL", "renamed", "0")
+    pair.cmd("FUNCTION", "FLUSH")
+
+
+def test_function_commands_replicate(tern_proc):
+    """FUNCTION LOAD/DELETE/FLUSH go to replicas as themselves, FCALL as its effects: a stock replica of Tern
+    ends up with the same libraries and data."""
+    m = redis.Redis(host="127.0.0.1", port=tern_proc.port, socket_timeout=10)
+    replica = ServerProcess("redis-fn-replica", lambda port: [REDIS_BIN, "--port", str(port), "--bind", "127.0.0.1",
+                                                              "--save", "", "--replicaof", "127.0.0.1",
+                                                              str(tern_proc.port)]).start()
+    try:
+        r = redis.Redis(host="127.0.0.1", port=replica.port, socket_timeout=10)
+        wait_caught_up(m, r)
+        m.function_load(LIB)
+        m.fcall("f1", 1, "fk", "fv")
+        m.function_load("#!lua name=gone\nredis.register_function('g', function() return 1 end)")
+        m.function_delete("gone")
+        wait_caught_up(m, r)
+        assert r.get("fk") == b"fv"
+        assert [lib[b"library_name"] if isinstance(lib, dict) else lib[1] for lib in r.function_list()] == [b"mylib"]
+        assert r.fcall_ro("f2", 1, "x") == [1, 0, b"x"]
+        m.function_flush()
+        wait_caught_up(m, r)
+        assert r.function_list() == []
+    finally:
+        replica.cleanup()

@@ -41,6 +41,10 @@ void tern_lua_open_libraries(lua_State *L);
 /// `index` with the proxy.
 void tern_lua_protect_table(lua_State *L, int index);
 
+/// Gives the table at `index` Redis's strict metatable: reading a missing name raises "Script attempted to
+/// access nonexistent global variable", writing raises "Attempt to modify a readonly table".
+void tern_lua_set_strict(lua_State *L, int index);
+
 /// Replaces the global table `name` by a read-only proxy (before tern_lua_protect_globals).
 void tern_lua_protect_global_field(lua_State *L, const char *name);
 

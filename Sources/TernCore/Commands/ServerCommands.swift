@@ -211,7 +211,7 @@ enum ServerCommands {
         request.save = save ? .save : (noSave ? .noSave : .default)
         let server = ctx.server
         // During a busy script only SHUTDOWN NOSAVE goes through: the script's partial writes must not be saved.
-        if server.scriptBusy && !noSave { throw ServerState.busyScriptError }
+        if let busy = server.busyScriptRefusal, !noSave { throw busy }
         let failure = CommandError.err("Errors trying to SHUTDOWN. Check logs.")
         guard let handler = server.shutdownHandler else {
             server.logger.warning("SHUTDOWN refused: no shutdown handler is installed.")
