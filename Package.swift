@@ -86,7 +86,7 @@ let package = Package(
         .target(name: "CLuaSupport", dependencies: ["CLua"]),
         // Lua scripting: the interpreter, EVAL/EVALSHA/SCRIPT, redis.* and the Lua <-> reply conversions.
         .target(name: "TernScripting", dependencies: [
-            "TernCore", "RESP", "CLua", "CLuaSupport",
+            "TernCore", "TernReplication", "RESP", "CLua", "CLuaSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: commandThread),

@@ -1,6 +1,7 @@
 import NIOCore
 import RESP
 import TernCore
+import TernReplication
 
 /// FUNCTION LOAD|DELETE|FLUSH|LIST|STATS|KILL|HELP and FCALL / FCALL_RO, as Redis 7.0's functions.c.
 enum FunctionCommands {
@@ -68,6 +69,16 @@ enum FunctionCommands {
                             summary: "Kill the function currently in execution.", since: "7.0.0", acl: ["scripting"]) { ctx in
                     try ScriptingCommands.kill(ctx, scripts: scripts, functions: library.interpreter, fromScriptKill: false)
                 },
+                CommandSpec("dump", arity: 2, flags: [.noscript], group: "scripting",
+                            summary: "Dump all functions into a serialized binary payload", since: "7.0.0",
+                            complexity: "O(N) where N is the number of functions", acl: ["scripting"]) { ctx in
+                    let codes = library.libraries.values.sorted { $0.name < $1.name }.map(\.code)
+                    ctx.client.output.writeRESPBulk(FunctionPayload.encode(codes))
+                },
+                CommandSpec("restore", arity: -3, flags: writeFlags.union(.denyoom), group: "scripting",
+                            summary: "Restore all the functions on the given payload", since: "7.0.0",
+                            complexity: "O(N) where N is the number of functions on the payload", acl: ["scripting"],
+                            arguments: ["serialized-value", "[FLUSH|APPEND|REPLACE]"]) { ctx in try restore(ctx, library) },
                 CommandSpec("help", arity: 2, flags: [.loading, .stale], group: "scripting",
                             summary: "Show helpful text about the different subcommands", since: "7.0.0",
                             acl: ["scripting"]) { ctx in
@@ -129,6 +140,36 @@ enum FunctionCommands {
         guard let function = library.function(named: ctx.string(1)) else { throw CommandError.err("Function not found") }
         try library.interpreter.execute(function.runnable, ctx, keys: ctx.arguments[3..<(3 + numkeys)],
                                         arguments: ctx.arguments[(3 + numkeys)...], readOnlyCommand: readOnly)
+    }
+
+    /// FUNCTION RESTORE payload [FLUSH|APPEND|REPLACE] (default APPEND).
+    static func restore(_ ctx: CommandContext, _ library: FunctionLibrary) throws {
+        enum Policy { case flush, append, replace }
+        var policy = Policy.append
+        if ctx.argc > 4 {
+            let sub = String(decoding: ctx.arguments[1].readableBytesView.prefix(128), as: UTF8.self)
+            throw CommandError.err("unknown subcommand or wrong number of arguments for '\(sub)'. Try FUNCTION HELP.")
+        }
+        if ctx.argc == 4 {
+            if ctx.argument(3, is: "flush") { policy = .flush }
+            else if ctx.argument(3, is: "append") { policy = .append }
+            else if ctx.argument(3, is: "replace") { policy = .replace }
+            else { throw CommandError.err("Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.") }
+        }
+        let codes: [[UInt8]]
+        do {
+            codes = try FunctionPayload.decode(Array(ctx.arguments[2].readableBytesView))
+        } catch {
+            throw CommandError.err(String(describing: error))
+        }
+        let names = try codes.map { try FunctionLibrary.metadata($0).name }
+        if policy == .append, let clash = names.first(where: { library.libraries[$0] != nil }) {
+            throw CommandError.err("Library \(clash) already exists")
+        }
+        if policy == .flush { library.flush() }
+        for code in codes { try library.load(code, replace: policy == .replace) }
+        ctx.server.dirty += 1
+        ctx.ok()
     }
 
     static func list(_ ctx: CommandContext, _ library: FunctionLibrary) throws {

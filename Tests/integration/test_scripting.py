@@ -663,3 +663,29 @@ def test_function_commands_replicate(tern_proc):
         assert r.function_list() == []
     finally:
         replica.cleanup()
+
+
+def test_function_dump_restore_across_servers(pair2):
+    """A stock Redis's FUNCTION DUMP restores into Tern and Tern's into the stock Redis; errors as Redis's."""
+    p = pair2
+    p.cmd("FUNCTION", "FLUSH")
+    p.cmd("FUNCTION", "LOAD", LIB)
+    t_dump, r_dump = p.both("FUNCTION", "DUMP")
+    assert t_dump[0] == r_dump[0] == "$"
+    # Swap the payloads: each server restores the other's.
+    for conn, payload in ((p.t, r_dump[1]), (p.r, t_dump[1])):
+        assert conn.call("FUNCTION", "FLUSH") == ("+", b"OK")
+        assert conn.call("FUNCTION", "RESTORE", payload) == ("+", b"OK")
+    p.cmd("FUNCTION", "LIST", "WITHCODE", norm=functions_sorted)
+    p.cmd("FCALL", "f2", "1", "k")
+    p.cmd("FUNCTION", "RESTORE", r_dump[1])
+    p.cmd("FUNCTION", "RESTORE", r_dump[1], "APPEND")
+    p.cmd("FUNCTION", "RESTORE", r_dump[1], "REPLACE")
+    p.cmd("FUNCTION", "RESTORE", r_dump[1], "FLUSH")
+    p.cmd("FUNCTION", "RESTORE", r_dump[1], "BOGUS")
+    p.cmd("FUNCTION", "RESTORE", r_dump[1], "FLUSH", "extra")
+    p.cmd("FUNCTION", "RESTORE", b"garbage")
+    p.cmd("FUNCTION", "RESTORE", r_dump[1][:-1] + bytes([r_dump[1][-1] ^ 1]))
+    p.cmd("FUNCTION", "FLUSH")
+    p.cmd("FUNCTION", "DUMP")
+    p.cmd("FUNCTION", "FLUSH")
