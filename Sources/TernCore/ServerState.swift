@@ -70,6 +70,10 @@ public final class ServerState {
     /// The last background save failed: with stop-writes-on-bgsave-error and save points configured, a
     /// master refuses writes (and PING) with -MISCONF until a save succeeds.
     public var lastBgsaveFailed = false
+    /// Function libraries as RDB files carry them (FUNCTION2 records): their code, given by scripting, and
+    /// what replaces them after an RDB load (start-up, full sync). Without scripting: none, and dropped.
+    public var functionLibraryCodes: () -> [[UInt8]] = { [] }
+    public var replaceFunctionLibraries: ([[UInt8]]) -> Void = { _ in }
     /// Called by FLUSHALL once the databases are empty (the persistence layer resets its RDB file).
     public var flushAllHook: (() -> Void)?
 

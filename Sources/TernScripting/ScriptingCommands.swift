@@ -13,6 +13,16 @@ public enum ScriptingCommands {
         let functions = FunctionLibrary(server: server)
         for spec in specs(interpreter, functions: functions.interpreter) { server.commands.register(spec) }
         for spec in FunctionCommands.specs(functions, scripts: interpreter) { server.commands.register(spec) }
+        // RDB files (saves, full syncs) carry the libraries; a load replaces them, as Redis's.
+        server.functionLibraryCodes = { [unowned functions] in functions.libraries.values.sorted { $0.name < $1.name }.map(\.code) }
+        server.replaceFunctionLibraries = { [unowned functions, unowned server] codes in
+            functions.flush()
+            for code in codes {
+                do { try functions.load(code, replace: true) } catch {
+                    server.logger.warning("Failed loading a function library from the RDB: \(error)")
+                }
+            }
+        }
         return Scripting([interpreter, functions.interpreter], functions)
     }
 

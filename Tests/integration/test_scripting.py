@@ -689,3 +689,50 @@ def test_function_dump_restore_across_servers(pair2):
     p.cmd("FUNCTION", "FLUSH")
     p.cmd("FUNCTION", "DUMP")
     p.cmd("FUNCTION", "FLUSH")
+
+
+def test_functions_survive_restart_and_full_sync(tmp_path):
+    """Libraries go into the RDB (SAVE, full syncs) as FUNCTION2 records: a restarted Tern (memory backend, RDB
+    load) and a stock replica of Tern get them, and a Tern replica of a stock Redis gets the stock ones."""
+    workdir = str(tmp_path)
+    argv = lambda port: [TERN_BIN, "--port", str(port), "--bind", "127.0.0.1", "--dir", workdir, "--save", "3600 1",
+                         *FAST_SYNC]
+    master = ServerProcess("tern-fn-rdb", argv).start()
+    stock_master = None
+    tern_replica = None
+    try:
+        m = redis.Redis(host="127.0.0.1", port=master.port, socket_timeout=10)
+        m.function_load(LIB)
+        assert m.save()
+        # A stock replica full-syncs from Tern.
+        stock = ServerProcess("redis-fn-sync", lambda port: [REDIS_BIN, "--port", str(port), "--bind", "127.0.0.1",
+                                                             "--save", "", "--replicaof", "127.0.0.1",
+                                                             str(master.port)]).start()
+        try:
+            s = redis.Redis(host="127.0.0.1", port=stock.port, socket_timeout=10)
+            wait_caught_up(m, s)
+            assert s.fcall_ro("f2", 1, "x") == [1, 0, b"x"]
+        finally:
+            stock.cleanup()
+        master.restart()
+        m = redis.Redis(host="127.0.0.1", port=master.port, socket_timeout=10)
+        deadline = time.monotonic() + DEADLINE
+        while m.info("persistence")["loading"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert m.fcall_ro("f2", 2, "a", "b") == [2, 0, b"a"]
+        # A Tern replica of a stock master loads the master's libraries.
+        stock_master = ServerProcess("redis-fn-master", lambda port: [REDIS_BIN, "--port", str(port), "--bind", "127.0.0.1",
+                                                                      "--save", "", *FAST_SYNC]).start()
+        sm = redis.Redis(host="127.0.0.1", port=stock_master.port, socket_timeout=10)
+        sm.function_load("#!lua name=stocklib\nredis.register_function{function_name='fromstock', "
+                         "callback=function() return 'stock' end, flags={'no-writes'}}")
+        tern_replica = ServerProcess("tern-fn-replica", lambda port: [TERN_BIN, "--port", str(port), "--bind", "127.0.0.1",
+                                                                      *backend_args(), "--replicaof", "127.0.0.1",
+                                                                      str(stock_master.port)]).start()
+        tr = redis.Redis(host="127.0.0.1", port=tern_replica.port, socket_timeout=10)
+        wait_caught_up(sm, tr)
+        assert tr.fcall_ro("fromstock", 0) == b"stock"
+    finally:
+        for p in (tern_replica, stock_master, master):
+            if p is not None:
+                p.cleanup()
