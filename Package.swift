@@ -19,6 +19,8 @@ let package = Package(
         .library(name: "TernStorage", targets: ["TernStorage"]),
         .library(name: "TernMemory", targets: ["TernMemory"]),
         .library(name: "TernLMDB", targets: ["TernLMDB"]),
+        // The RDB codec alone (the fuzz package builds it without NIO and the server).
+        .library(name: "TernRDB", targets: ["TernRDB"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -48,10 +50,14 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "DequeModule", package: "swift-collections"),
         ], swiftSettings: commandThread),
-        // Master side of Redis replication (RDB writer, backlog, REPLCONF/PSYNC); the core knows it only
-        // through its propagation hook and the storage snapshot producer.
+        // Redis's RDB format (version 10, reading older and 11): reader, writer, CRC-64, DUMP payloads.
+        .target(name: "TernRDB", dependencies: [
+            "TernStorage", .product(name: "DequeModule", package: "swift-collections"),
+        ], swiftSettings: commandThread),
+        // Replication (backlog, REPLCONF/PSYNC, the replica side) and RDB persistence and commands; the core
+        // knows it only through its propagation hook and the storage snapshot producer.
         .target(name: "TernReplication", dependencies: [
-            "TernCore", "TernStorage", "RESP",
+            "TernCore", "TernStorage", "TernRDB", "RESP",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "DequeModule", package: "swift-collections"),
             .product(name: "Logging", package: "swift-log"),
@@ -70,7 +76,7 @@ let package = Package(
                 path: "Plugins/KeyEvents"),
         // NIO bootstrap, config loading, logging, lifecycle.
         .target(name: "TernServer", dependencies: [
-            "TernCore", "TernMemory", "TernLMDB", "TernReplication", "TernPlugins", "TernScripting", "RESP", "TernStorage",
+            "TernCore", "TernMemory", "TernLMDB", "TernReplication", "TernRDB", "TernPlugins", "TernScripting", "RESP", "TernStorage",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -86,22 +92,25 @@ let package = Package(
         .target(name: "CLuaSupport", dependencies: ["CLua"]),
         // Lua scripting: the interpreter, EVAL/EVALSHA/SCRIPT, redis.* and the Lua <-> reply conversions.
         .target(name: "TernScripting", dependencies: [
-            "TernCore", "TernReplication", "RESP", "CLua", "CLuaSupport",
+            "TernCore", "TernRDB", "RESP", "CLua", "CLuaSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: commandThread),
         .executableTarget(name: "tern-server", dependencies: ["TernServer"]),
 
+        // Test-only: the engine a command-level unit test runs on (TERN_TEST_ENGINE), see its README.
+        .target(name: "TernTestSupport", dependencies: ["TernStorage", "TernMemory", "TernLMDB"], path: "Tests/TernTestSupport"),
         .testTarget(name: "RESPTests", dependencies: ["RESP", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "TernStorageTests", dependencies: ["TernStorage"]),
         .testTarget(name: "TernMemoryTests", dependencies: ["TernMemory", "TernStorage", "TernStorageConformance"]),
         .testTarget(name: "TernLMDBTests", dependencies: ["TernLMDB", "TernStorage", "TernStorageConformance"]),
-        .testTarget(name: "TernCoreTests", dependencies: ["TernCore", "TernMemory", "RESP", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "TernCoreTests", dependencies: ["TernCore", "TernMemory", "TernTestSupport", "RESP", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "TernReplicationTests", dependencies: [
-            "TernReplication", "TernCore", "TernMemory", "TernStorage", "RESP", .product(name: "NIOCore", package: "swift-nio"),
+            "TernReplication", "TernRDB", "TernCore", "TernMemory", "TernStorage", "TernTestSupport", "RESP",
+            .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .testTarget(name: "TernPluginsTests", dependencies: [
-            "TernPlugins", "TernCore", "TernMemory", "TernStorage", "RESP", "RateLimit", "KeyEvents",
+            "TernPlugins", "TernCore", "TernMemory", "TernStorage", "TernTestSupport", "RESP", "RateLimit", "KeyEvents",
             .product(name: "TernPluginAPI", package: "TernPluginAPI"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),

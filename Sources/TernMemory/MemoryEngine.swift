@@ -100,7 +100,16 @@ public final class MemoryDatabase: StorageDatabase {
             do {
                 result = try body(&value)
             } catch {
-                if let v = value, record != nil { record!.value = v }
+                // The body's value stands (it was edited in place: the old one is gone); a body that left nil
+                // or an empty collection removed the key, as without the throw (never the placeholder).
+                if record != nil {
+                    if let v = value, !v.isEmptyCollection {
+                        record!.value = v
+                    } else {
+                        if record!.expireAt != nil { volatile.removeValue(forKey: key) }
+                        record = nil
+                    }
+                }
                 throw error
             }
             if let v = value, !v.isEmptyCollection {

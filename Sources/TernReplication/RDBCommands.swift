@@ -1,5 +1,6 @@
 import NIOCore
 import TernCore
+import TernRDB
 import TernStorage
 
 /// DUMP and RESTORE: a value as Redis's serialized payload (RDB object + RDB version + CRC-64), so values

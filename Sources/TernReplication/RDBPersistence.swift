@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import TernCore
+import TernRDB
 import TernStorage
 
 /// RDB snapshotting, as Redis's rdb.c does it for the main process: SAVE, BGSAVE (without fork: the

@@ -1,3 +1,4 @@
+import TernRDB
 import TernStorage
 
 /// Produces an RDB file in slices: header and aux fields first, then each database's keys through a

@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import RESP
 import TernCore
+import TernRDB
 import TernStorage
 
 /// The replica's outbound connection to its master, as the state machine sees it.

@@ -1,7 +1,7 @@
 import NIOCore
 import RESP
 import TernCore
-import TernReplication
+import TernRDB
 
 /// FUNCTION LOAD|DELETE|FLUSH|LIST|STATS|KILL|HELP and FCALL / FCALL_RO, as Redis 7.0's functions.c.
 enum FunctionCommands {

@@ -8,6 +8,7 @@ import TernMemory
 import TernPlugins
 import TernScripting
 import TernReplication
+import TernRDB
 import TernStorage
 #if canImport(Glibc)
 import Glibc

@@ -2,10 +2,18 @@ import NIOCore
 import RESP
 @testable import TernCore
 import TernStorage
+import TernTestSupport
 import XCTest
 
 final class ServerCommandsTests: XCTestCase {
     func text(_ v: RESPValue?) -> String { v?.string ?? "" }
+
+    /// Every harness of this run is on the engine TERN_TEST_ENGINE chose (scripts/test runs both).
+    func testHarnessRunsOnTheChosenEngine() {
+        let h = Harness()
+        XCTAssertTrue(text(h.run("INFO server")).contains("tern_backend:\(TestEngines.current)\r\n"))
+        XCTAssertEqual(h.engine.name, TestEngines.current)
+    }
 
     func testInfoSectionsOrderAndFormat() {
         let h = Harness()

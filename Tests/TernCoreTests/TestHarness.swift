@@ -3,6 +3,7 @@ import RESP
 import TernCore
 import TernMemory
 import TernStorage
+import TernTestSupport
 import XCTest
 
 /// Captures what the core pushes outside the request/reply cycle.
@@ -15,19 +16,20 @@ final class RecordingTransport: ClientTransport {
     func setReadingEnabled(_ enabled: Bool) { reading = enabled }
 }
 
-/// An in-process server: a memory engine, the built-in table, a manual clock and a recording propagation
-/// hook. `run` sends one command as a client would and decodes the reply.
+/// An in-process server: this run's engine (`TERN_TEST_ENGINE`: memory or LMDB, see TernTestSupport), the
+/// built-in table, a manual clock and a recording propagation hook. `run` sends one command as a client would
+/// and decodes the reply; each command runs in a batch, as the server runs each pass of its event loop.
 final class Harness {
     let clock = ManualClock()
     let propagation = RecordingPropagation()
     let config = ServerConfig()
-    let engine: MemoryEngine
+    let engine: any StorageEngine
     let server: ServerState
     private(set) var clients: [(Client, CommandContext, RecordingTransport)] = []
 
     init(databases: Int = 16, configure: (ServerConfig) -> Void = { _ in }) {
         configure(config)
-        engine = MemoryEngine(databases: databases)
+        engine = TestEngines.make(databases: databases)
         server = ServerState(config: config, engine: engine, commands: BuiltinCommands.table(),
                              clock: clock, propagation: propagation)
         _ = connect()
@@ -49,7 +51,11 @@ final class Harness {
     func run(_ words: [String], as index: Int = 0) -> RESPValue? {
         let (client, context, _) = clients[index]
         let start = client.output.writerIndex
-        _ = server.execute(context, words.map { ByteBuffer(string: $0) })
+        do {
+            _ = try TestEngines.inBatch(engine) { server.execute(context, words.map { ByteBuffer(string: $0) }) }
+        } catch {
+            XCTFail("the batch of \(words) failed to commit: \(error)")
+        }
         var out = client.output
         out.moveReaderIndex(to: start)
         var decoder = RESPValueDecoder()

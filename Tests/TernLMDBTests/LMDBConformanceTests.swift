@@ -27,12 +27,20 @@ class LMDBTestCase: XCTestCase {
     }
 }
 
-/// The shared storage conformance suite against the LMDB backend (auto-commit: no batches).
+/// The shared storage conformance suite against the LMDB backend: in auto-commit mode, in batches (as the
+/// server drives it: every pass of the event loop is one batch), and from a tiny map (every check also
+/// exercises map growth); close-and-reopen checks reopen the same directory.
 final class LMDBConformanceTests: LMDBTestCase {
-    func runSuite(sync: LMDBSyncMode, mapSize: Int) {
+    func runSuite(sync: LMDBSyncMode, mapSize: Int, batched: Bool) {
         var current = ""
         let suite = StorageConformance(
             makeEngine: { try! self.makeEngine(mapSize: mapSize, sync: sync) },
+            batched: batched,
+            reopen: { engine in
+                let lmdb = engine as! LMDBEngine
+                lmdb.close()
+                return try! LMDBEngine(path: lmdb.path, databases: lmdb.databaseCount, mapSize: mapSize, sync: sync)
+            },
             fail: { message, file, line in XCTFail("[\(current)] \(message)", file: file, line: line) })
         for (name, check) in suite.checks {
             current = name
@@ -41,11 +49,24 @@ final class LMDBConformanceTests: LMDBTestCase {
     }
 
     func testConformance() {
-        runSuite(sync: .no, mapSize: 8 << 20)
+        runSuite(sync: .no, mapSize: 8 << 20, batched: false)
+    }
+
+    func testConformanceInBatches() {
+        runSuite(sync: .no, mapSize: 8 << 20, batched: true)
+    }
+
+    /// Durable batches (each commit synced), as `lmdb-sync always` runs.
+    func testConformanceInDurableBatches() {
+        runSuite(sync: .always, mapSize: 8 << 20, batched: true)
     }
 
     /// The same suite from a 256 KB map: every check also exercises map growth.
     func testConformanceFromTinyMap() {
-        runSuite(sync: .no, mapSize: 256 << 10)
+        runSuite(sync: .no, mapSize: 256 << 10, batched: false)
+    }
+
+    func testConformanceFromTinyMapInBatches() {
+        runSuite(sync: .no, mapSize: 256 << 10, batched: true)
     }
 }

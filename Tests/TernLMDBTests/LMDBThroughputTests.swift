@@ -3,10 +3,13 @@ import TernLMDB
 import TernStorage
 import XCTest
 
-/// Rough throughput figures (prints only); runs when TERN_LMDB_BENCH=1 (use `swift test -c release`).
+/// Rough throughput figures (prints only, asserts nothing): a benchmark, reported as skipped unless
+/// TERN_LMDB_BENCH=1 (use `swift test -c release --filter LMDBThroughputTests`).
 final class LMDBThroughputTests: LMDBTestCase {
     func testThroughput() throws {
-        guard ProcessInfo.processInfo.environment["TERN_LMDB_BENCH"] == "1" else { return }
+        guard ProcessInfo.processInfo.environment["TERN_LMDB_BENCH"] == "1" else {
+            throw XCTSkip("a benchmark, not a test: run with TERN_LMDB_BENCH=1")
+        }
         for mode in [LMDBSyncMode.no, .always] {
             let engine = try makeEngine(mapSize: 64 << 20, sync: mode)
             let db = engine.database(0)

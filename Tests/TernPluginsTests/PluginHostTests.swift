@@ -7,6 +7,7 @@ import TernMemory
 import TernPluginAPI
 import TernPlugins
 import TernStorage
+import TernTestSupport
 import XCTest
 
 /// An in-process server with the plugin host: a memory engine, a manual clock, recorded propagation.
@@ -20,7 +21,7 @@ final class PluginHarness {
 
     init(configure: (ServerConfig) -> Void = { _ in }) {
         configure(config)
-        server = ServerState(config: config, engine: MemoryEngine(databases: 16), commands: BuiltinCommands.table(),
+        server = ServerState(config: config, engine: TestEngines.make(databases: 16), commands: BuiltinCommands.table(),
                              clock: clock, propagation: propagation)
         host = PluginHost(server: server)
         let client = server.makeClient(address: "127.0.0.1:40000", localAddress: "127.0.0.1:6379", transport: nil)
@@ -31,7 +32,8 @@ final class PluginHarness {
     func run(_ words: [String]) -> RESPValue? {
         let client = context.client
         let start = client.output.writerIndex
-        _ = server.execute(context, words.map { ByteBuffer(string: $0) })
+        // In a batch, as the server runs each pass of its event loop (a no-op on the memory engine).
+        XCTAssertNoThrow(try TestEngines.inBatch(server.engine) { _ = server.execute(context, words.map { ByteBuffer(string: $0) }) })
         var out = client.output
         out.moveReaderIndex(to: start)
         var decoder = RESPValueDecoder()

@@ -1,6 +1,7 @@
 import DequeModule
 import TernStorage
 import XCTest
+@testable import TernRDB
 @testable import TernReplication
 
 /// Builders for the compact encodings (ziplist, listpack, intset, zipmap) as Redis lays them out, so each

@@ -5,6 +5,7 @@ import TernCore
 import TernMemory
 import TernStorage
 import XCTest
+@testable import TernRDB
 @testable import TernReplication
 
 /// SAVE / BGSAVE / save points / loading, in process: a manual clock and a manual "event loop" (the
@@ -19,6 +20,8 @@ final class RDBPersistenceTests: XCTestCase {
 
     override func setUpWithError() throws {
         clock = ManualClock(millis: Int64(Date().timeIntervalSince1970 * 1000))
+        // The memory engine always: save points, the shutdown save and loading at start-up are the memory
+        // backend's (LMDB is durable by itself and has no automatic saves).
         server = ServerState(config: ServerConfig(), engine: MemoryEngine(databases: 16),
                              commands: BuiltinCommands.table(), clock: clock)
         persistence = RDBPersistence(server: server)

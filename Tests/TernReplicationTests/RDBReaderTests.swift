@@ -2,6 +2,7 @@ import Foundation
 import TernMemory
 import TernStorage
 import XCTest
+@testable import TernRDB
 @testable import TernReplication
 
 final class RDBReaderTests: XCTestCase {

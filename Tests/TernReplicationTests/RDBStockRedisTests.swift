@@ -2,6 +2,7 @@ import DequeModule
 import Foundation
 import TernStorage
 import XCTest
+@testable import TernRDB
 @testable import TernReplication
 
 /// Real dump.rdb files from a stock redis-server 7.0 (default config: listpack, intset and quicklist-2

@@ -2,7 +2,9 @@ import DequeModule
 import Foundation
 import TernMemory
 import TernStorage
+import TernTestSupport
 import XCTest
+@testable import TernRDB
 @testable import TernReplication
 
 final class RDBWriterTests: XCTestCase {
@@ -27,8 +29,8 @@ final class RDBWriterTests: XCTestCase {
         XCTAssertEqual(Array(bytes.suffix(8)), trailer)
     }
 
-    static func sampleEngine(expireAt: Int64) -> MemoryEngine {
-        let engine = MemoryEngine(databases: 16)
+    static func sampleEngine(expireAt: Int64) -> any StorageEngine {
+        let engine = TestEngines.make(databases: 16)
         let db0 = engine.database(0)
         db0.store("s1", .string("hello"), expiry: .clear)
         db0.store("ttl", .string("soon"), expiry: .at(expireAt))

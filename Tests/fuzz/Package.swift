@@ -10,7 +10,6 @@ let package = Package(
     name: "TernFuzz",
     dependencies: [
         .package(name: "Tern", path: "../.."),
-        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
     ],
     targets: [
         .executableTarget(
@@ -18,13 +17,12 @@ let package = Package(
             dependencies: [.product(name: "RESP", package: "Tern")],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
         ),
-        // The RDB reader, compiled from the server's own files (symlinks into Sources/TernReplication) so the
-        // harness builds only what the reader uses, not NIO and the rest of the server.
+        // The server's own RDB codec (the TernRDB target): it builds without NIO and the rest of the server.
         .executableTarget(
             name: "FuzzRDB",
             dependencies: [
+                .product(name: "TernRDB", package: "Tern"),
                 .product(name: "TernStorage", package: "Tern"),
-                .product(name: "DequeModule", package: "swift-collections"),
             ],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
         ),

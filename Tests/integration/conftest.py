@@ -76,6 +76,9 @@ class ServerProcess:
                 continue
             self.proc, self.port = proc, port
             self.starts += 1
+            expected = argv_backend(argv)
+            if expected is not None:
+                check_backend(port, expected)
             return self
         raise RuntimeError("could not start %s: %s\n--- log tail ---\n%s" % (self.name, last_error, self.log_tail()))
 
@@ -130,8 +133,17 @@ class ServerProcess:
 
 
 # Which storage backend the Tern servers of this run use: the same suite runs against both (scripts/test).
+# Every Tern process a test starts uses it (through tern_argv / backend_args), unless a test names a backend
+# on purpose (e.g. a replica on the other one); an unknown value stops the run (pytest_configure).
+BACKENDS = ("memory", "lmdb")
 TERN_BACKEND = os.environ.get("TERN_BACKEND", "memory")
+OTHER_BACKEND = "lmdb" if TERN_BACKEND == "memory" else "memory"
 _LMDB_DIRS = []
+
+
+def pytest_configure(config):
+    if TERN_BACKEND not in BACKENDS:
+        raise pytest.UsageError("TERN_BACKEND=%r: must be one of %s" % (TERN_BACKEND, ", ".join(BACKENDS)))
 
 
 def _remove_lmdb_dirs():
@@ -142,17 +154,49 @@ def _remove_lmdb_dirs():
 atexit.register(_remove_lmdb_dirs)
 
 
-def backend_args():
-    if TERN_BACKEND == "lmdb":
-        d = tempfile.mkdtemp(prefix="tern-lmdb-")
-        _LMDB_DIRS.append(d)
-        return ["--backend", "lmdb", "--lmdb-path", os.path.join(d, "env")]
-    return []
+def backend_args(backend=None, lmdb_path=None):
+    """The arguments that select `backend` (default: this run's). LMDB gets `lmdb_path`, or a fresh temporary
+    environment removed at exit. Restarting a server with the same `lmdb_path` finds its data."""
+    backend = backend or TERN_BACKEND
+    if backend not in BACKENDS:
+        raise ValueError("unknown backend %r" % backend)
+    if backend == "lmdb":
+        if lmdb_path is None:
+            d = tempfile.mkdtemp(prefix="tern-lmdb-")
+            _LMDB_DIRS.append(d)
+            lmdb_path = os.path.join(d, "env")
+        return ["--backend", "lmdb", "--lmdb-path", lmdb_path]
+    return ["--backend", "memory"]
 
 
-def tern_argv(port, extra=()):
+def tern_argv(port, extra=(), backend=None, lmdb_path=None, conf=None):
     # Tern takes redis-server style arguments; pass only directives it is known to accept.
-    return [TERN_BIN, "--port", str(port), "--bind", "127.0.0.1", *backend_args(), *extra]
+    return [TERN_BIN, *([conf] if conf else []), "--port", str(port), "--bind", "127.0.0.1",
+            *backend_args(backend, lmdb_path), *extra]
+
+
+def argv_backend(argv):
+    """The backend a Tern command line selects (the last --backend wins, as for any directive), else None
+    for a process that is not tern-server."""
+    if not argv or argv[0] != TERN_BIN:
+        return None
+    backend = "memory"
+    for i, a in enumerate(argv[:-1]):
+        if a == "--backend":
+            backend = argv[i + 1]
+    return backend
+
+
+def check_backend(port, expected):
+    """Asserts INFO server's tern_backend is `expected` (a server behind requirepass is not asked)."""
+    with RawConnection(port) as c:
+        r = c.call("INFO", "server")
+    if is_error(r):
+        return None
+    fields = dict(line.split(":", 1) for line in r[1].decode().splitlines() if ":" in line)
+    assert fields.get("tern_backend") == expected, \
+        "tern-server on port %d reports tern_backend=%r, expected %r" % (port, fields.get("tern_backend"), expected)
+    return fields["tern_backend"]
 
 
 def redis_argv(port):
@@ -160,10 +204,15 @@ def redis_argv(port):
     return ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
 
 
-def make_tern(extra=()):
+def make_tern(extra=(), backend=None, lmdb_path=None, name="tern"):
     if not os.path.exists(TERN_BIN):
         pytest.fail("tern-server binary not found at %s (build it, or set TERN_BIN)" % TERN_BIN)
-    return ServerProcess("tern", lambda port: tern_argv(port, extra))
+    if backend == "lmdb" or (backend is None and TERN_BACKEND == "lmdb"):
+        if lmdb_path is None:  # one environment for the life of this ServerProcess: restarts keep the data
+            d = tempfile.mkdtemp(prefix="tern-lmdb-")
+            _LMDB_DIRS.append(d)
+            lmdb_path = os.path.join(d, "env")
+    return ServerProcess(name, lambda port: tern_argv(port, extra, backend, lmdb_path))
 
 
 def make_redis():
@@ -184,6 +233,13 @@ def redis_server():
     server = make_redis().start()
     yield server
     server.cleanup()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def backend_of_this_pass(tern_server):
+    """Once per pass: the shared Tern server runs on the backend this pass is for (INFO tern_backend)."""
+    assert check_backend(tern_server.port, TERN_BACKEND) == TERN_BACKEND
+    return TERN_BACKEND
 
 
 @pytest.fixture
@@ -255,10 +311,13 @@ class Pair:
         return self.t.call(*args), self.r.call(*args)
 
     def cmd(self, *args, norm=None, unordered=False):
-        """Runs a command on both and asserts identical replies (after `norm`, if given). Returns Redis's."""
+        """Runs a command on both and asserts identical replies (after `norm`, if given). Returns Redis's.
+        `unordered=True` compares aggregate replies as multisets of elements; `unordered="pairs"` as
+        multisets of (field, value) pairs (map-like replies: HGETALL, CONFIG GET)."""
         t, r = self.both(*args)
         if unordered:
-            t, r = sort_reply(t), sort_reply(r)
+            pairs = unordered == "pairs"
+            t, r = sort_reply(t, pairs), sort_reply(r, pairs)
         if norm is not None:
             nt, nr = norm(t), norm(r)
         else:

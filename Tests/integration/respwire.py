@@ -178,10 +178,16 @@ def value(reply):
     return v
 
 
-def sort_reply(reply):
-    """Sorts an aggregate reply (for commands whose element order is unspecified)."""
+def sort_reply(reply, pairs=False):
+    """Sorts an aggregate reply (for commands whose element order is unspecified). `pairs=True` is for
+    map-like replies (HGETALL, CONFIG GET...): a RESP2 flat array is sorted as (field, value) pairs, so a
+    value swapped between two fields is still a difference. A RESP3 map is always sorted by pairs."""
     t, v = reply
     if t in "*~" and v is not None:
+        if pairs:
+            assert len(v) % 2 == 0, "a map-like reply has an even number of elements: %r" % (reply,)
+            items = sorted(zip(v[0::2], v[1::2]), key=repr)
+            return (t, [x for kv in items for x in kv])
         return (t, sorted(v, key=repr))
     if t == "%":
         return (t, sorted(v, key=repr))

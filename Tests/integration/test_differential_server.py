@@ -113,7 +113,7 @@ def test_config_get_common(pair, param):
 
 
 def test_config_get_several(pair):
-    pair.cmd("CONFIG", "GET", "maxmemory", "timeout", "hz", unordered=True)
+    pair.cmd("CONFIG", "GET", "maxmemory", "timeout", "hz", unordered="pairs")
     pair.cmd("CONFIG", "GET", "HZ")
 
 

@@ -41,7 +41,7 @@ def hash_step(rng):
         (("HEXISTS", k, rm(rng)), False),
         (("HKEYS", k), True),
         (("HVALS", k), True),
-        (("HGETALL", k), True),
+        (("HGETALL", k), "pairs"),
         (("HINCRBY", k, rm(rng), ri(rng)), False),
         (("HINCRBYFLOAT", k, rm(rng), rng.choice(["1.5", "-0.25", "x", "1e3"])), False),
         (("HMSET", k, rm(rng), rm(rng)), False),

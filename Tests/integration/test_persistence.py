@@ -12,9 +12,13 @@ import time
 import pytest
 import redis
 
-from conftest import REDIS_BIN, TERN_BACKEND, TERN_BIN, ServerProcess
+from conftest import REDIS_BIN, TERN_BACKEND, ServerProcess, tern_argv
 from test_replica_stock_master import write_compact_dataset
-from test_replication import assert_same, client, dump_db, info
+from test_replication import assert_same, assert_same_dump, client, dump_db, info
+
+# Save points and the default shutdown save belong to the memory backend; LMDB is durable by itself.
+memory_only = pytest.mark.skipif(TERN_BACKEND != "memory", reason="save points apply to the memory backend only")
+lmdb_only = pytest.mark.skipif(TERN_BACKEND != "lmdb", reason="LMDB store behaviour (runs in the LMDB pass)")
 
 DEADLINE = 20
 
@@ -26,13 +30,11 @@ def workdir():
     shutil.rmtree(d, ignore_errors=True)
 
 
-def tern(workdir, *extra, backend="memory", name="tern"):
-    def argv(port):
-        a = [TERN_BIN, "--port", str(port), "--bind", "127.0.0.1", "--dir", workdir, "--backend", backend]
-        if backend == "lmdb":
-            a += ["--lmdb-path", os.path.join(workdir, "lmdb-" + name)]
-        return a + list(extra)
-    return ServerProcess(name, argv)
+def tern(workdir, *extra, backend=None, name="tern"):
+    """A Tern on `backend` (default: this pass's) in `workdir`; its LMDB environment is lmdb-<name> there,
+    so a restart finds it."""
+    path = os.path.join(workdir, "lmdb-" + name)
+    return ServerProcess(name, lambda port: tern_argv(port, ["--dir", workdir, *extra], backend, path))
 
 
 def stock(workdir, *extra):
@@ -66,7 +68,7 @@ def same_everywhere(a, b, dbs=(0, 2)):
 
 
 def test_tern_dump_passes_redis_check_rdb_and_loads_into_stock_redis(workdir):
-    t = tern(workdir, backend=TERN_BACKEND).start()
+    t = tern(workdir).start()
     r = None
     try:
         tc = client(t)
@@ -103,9 +105,9 @@ def test_stock_redis_dump_loads_into_tern(how, workdir):
         os.mkdir(tdir)
         if how == "dir":
             shutil.copy(src, os.path.join(tdir, "dump.rdb"))
-            t = tern(tdir, backend=TERN_BACKEND).start()
+            t = tern(tdir).start()
         else:
-            t = tern(tdir, "--import", src, backend=TERN_BACKEND).start()
+            t = tern(tdir, "--import", src).start()
         tc = client(t)
         wait_for(lambda: info(tc, "persistence")["loading"] == 0, "the load")
         same_everywhere(rc, tc)
@@ -116,6 +118,7 @@ def test_stock_redis_dump_loads_into_tern(how, workdir):
             t.stop()
 
 
+@lmdb_only
 def test_lmdb_import_replaces_and_dir_dump_only_fills_an_empty_store(workdir):
     r = stock(workdir, "--save", "").start()
     try:
@@ -152,8 +155,8 @@ def test_import_of_a_corrupt_file_fails_at_start_up(workdir):
     bad = os.path.join(workdir, "bad.rdb")
     with open(bad, "wb") as f:
         f.write(b"REDIS0010\xfe\x00\x00\x01k")  # truncated
-    proc = subprocess.run([TERN_BIN, "--port", "0", "--import", bad, "--dir", workdir], capture_output=True,
-                          text=True, timeout=30)
+    proc = subprocess.run(tern_argv(0, ["--import", bad, "--dir", workdir]), capture_output=True, text=True,
+                          timeout=30)
     assert proc.returncode == 1
     assert "Bad RDB" in proc.stdout + proc.stderr or "unexpected end" in proc.stdout + proc.stderr
 
@@ -166,6 +169,7 @@ def shutdown(server, *args):
     conn.close()
 
 
+@lmdb_only
 def test_lmdb_failed_import_leaves_the_old_data(workdir):
     t = tern(workdir, "--save", "", backend="lmdb").start()
     try:
@@ -175,9 +179,8 @@ def test_lmdb_failed_import_leaves_the_old_data(workdir):
         with open(bad, "wb") as f:
             # A valid key, then a truncated one: the first must not be committed either.
             f.write(b"REDIS0010\xfe\x00\x00\x03new\x01v\x00\x01k\x7f")
-        proc = subprocess.run([TERN_BIN, "--port", "0", "--dir", workdir, "--backend", "lmdb", "--lmdb-path",
-                               os.path.join(workdir, "lmdb-tern"), "--import", bad], capture_output=True, text=True,
-                              timeout=30)
+        proc = subprocess.run(tern_argv(0, ["--dir", workdir, "--import", bad], "lmdb",
+                                        os.path.join(workdir, "lmdb-tern")), capture_output=True, text=True, timeout=30)
         assert proc.returncode == 1, proc.stdout + proc.stderr
         t.start()
         c = client(t)
@@ -186,6 +189,7 @@ def test_lmdb_failed_import_leaves_the_old_data(workdir):
         t.stop()
 
 
+@memory_only
 def test_sigterm_with_a_failing_save_keeps_running(workdir):
     """As Redis: "Error trying to save the DB, can't exit." (dump.rdb is a directory here)."""
     t = tern(workdir).start()
@@ -201,9 +205,10 @@ def test_sigterm_with_a_failing_save_keeps_running(workdir):
         t.stop()
 
 
-def test_memory_master_survives_restart(workdir):
-    """BGSAVE, then SHUTDOWN (default: saves because save points are set), then SIGTERM: each restart finds
-    the data; SHUTDOWN NOSAVE keeps the previous dump."""
+def test_restart_keeps_the_data(workdir):
+    """BGSAVE, then SHUTDOWN (memory: saves because save points are set), then SIGTERM: each restart finds
+    the data, values and TTLs; SHUTDOWN NOSAVE keeps the previous dump (memory: the write since is lost;
+    LMDB: every acknowledged write is on disk already, so it is kept)."""
     t = tern(workdir).start()
     try:
         tc = client(t)
@@ -223,7 +228,7 @@ def test_memory_master_survives_restart(workdir):
         for db in (0, 2):
             got = dump_db(client_for(tc, db))
             got.pop(b"after-bgsave", None)
-            assert sorted(got) == sorted(before[db])
+            assert_same_dump(before[db], got)
         # SIGTERM saves too.
         tc.set(b"before-sigterm", b"1")
         t.stop()
@@ -237,11 +242,31 @@ def test_memory_master_survives_restart(workdir):
         t.start()
         tc = client(t)
         wait_for(lambda: info(tc, "persistence")["loading"] == 0, "the load")
-        assert tc.get(b"lost") is None and tc.get(b"before-sigterm") == b"1"
+        assert tc.get(b"lost") == (b"1" if TERN_BACKEND == "lmdb" else None)
+        assert tc.get(b"before-sigterm") == b"1"
     finally:
         t.stop()
 
 
+@lmdb_only
+def test_lmdb_sigterm_exits_without_a_save_and_keeps_the_data(workdir):
+    """LMDB needs no shutdown save: SIGTERM exits at once even where dump.rdb could not be written."""
+    t = tern(workdir).start()
+    try:
+        c = client(t)
+        c.set(b"k", b"v", px=600000)
+        os.makedirs(os.path.join(workdir, "dump.rdb", "x"))
+        t.proc.send_signal(15)
+        assert t.proc.wait(timeout=10) == 0
+        shutil.rmtree(os.path.join(workdir, "dump.rdb"))
+        t.start()
+        c = client(t)
+        assert c.get(b"k") == b"v" and 590000 < c.pttl(b"k") <= 600000
+    finally:
+        t.stop()
+
+
+@memory_only
 def test_save_point_triggers_a_background_save(workdir):
     t = tern(workdir, "--save", "1 2").start()
     try:

@@ -16,7 +16,7 @@ import time
 import pytest
 import redis
 
-from conftest import REDIS_BIN, TERN_BACKEND, TERN_BIN, ServerProcess, free_port
+from conftest import REDIS_BIN, TERN_BACKEND, TERN_BIN, ServerProcess, argv_backend, check_backend, free_port
 from respwire import wait_for_ping
 from test_replication import assert_same, client, dump_db, info, wait_in_sync, write_dataset
 
@@ -48,6 +48,9 @@ class Node(ServerProcess):
             self.stop()
             raise RuntimeError("could not start %s: %s\n%s" % (self.name, e, self.log_tail()))
         self.starts += 1
+        expected = argv_backend(argv)
+        if expected is not None:
+            check_backend(self.port, expected)
         return self
 
     def kill9(self):
@@ -248,8 +251,9 @@ def test_relative_expiry_arrives_absolute_and_expired_keys_wait_for_the_masters_
     # The master may not expire anything while writes are paused: the replica hides the key but keeps it.
     m.execute_command("CLIENT", "PAUSE", 5000, "WRITE")
     try:
-        time.sleep(0.5)
-        assert r.get(b"short") is None and r.exists(b"short") == 0
+        # The event: the key's 300 ms are over, so the replica hides it; then it must still hold it.
+        wait_until(lambda: r.get(b"short") is None, "the replica to hide the expired key", timeout=4)
+        assert r.exists(b"short") == 0
         assert r.dbsize() == 2
         assert m.dbsize() == 2
     finally:
@@ -302,21 +306,27 @@ def test_lmdb_nodes_resume_with_partial_resync_after_restart(nodes):
 
     # The replica is killed (-9) while the master writes, then restarts from its data and continues.
     stop = threading.Event()
+    done = [0]
 
     def writer():
         w = client(master)
-        i = 0
-        while not stop.is_set() and i < 20000:
+        while not stop.is_set() and done[0] < 20000:
             w.incr(b"n")
-            i += 1
+            done[0] += 1
 
     th = threading.Thread(target=writer)
     th.start()
-    time.sleep(0.3)
+    # Events, not sleeps: the writes are under way before the kill, go on while the replica is down, and
+    # still go on once it is back (its link up again).
+    wait_until(lambda: done[0] >= 200 or not th.is_alive(), "writes before the kill")
     replica.kill9()
-    time.sleep(0.2)
+    mark = done[0]
+    wait_until(lambda: done[0] >= mark + 200 or not th.is_alive(), "writes while the replica is down")
     replica.start()
-    time.sleep(0.3)
+    rc = client(replica)
+    wait_until(lambda: info(rc, "replication")["master_link_status"] == "up", "the restarted replica's link")
+    mark = done[0]
+    wait_until(lambda: done[0] >= mark + 100 or not th.is_alive(), "writes after the replica is back")
     stop.set()
     th.join(timeout=30)
     r = client(replica)
@@ -361,7 +371,11 @@ def test_several_replicas_sync_while_the_master_writes(nodes):
         r1 = nodes("tern", "r1", "--replicaof", "127.0.0.1", str(master.port), backend=OTHER)
         r2 = nodes("tern", "r2", "--replicaof", "127.0.0.1", str(master.port))
         r3 = nodes("stock", "r3", "--replicaof", "127.0.0.1", str(master.port))
-        time.sleep(0.5)
+        # The writes go on until every replica has finished its full sync (its link is up).
+        for node in (r1, r2, r3):
+            c = client(node)
+            wait_until(lambda: info(c, "replication")["master_link_status"] == "up" or written[0] >= 50000,
+                       "%s's full sync" % node.name)
     finally:
         stop.set()
         th.join(timeout=30)

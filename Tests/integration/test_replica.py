@@ -1,7 +1,8 @@
-"""A Tern server replicates from a Tern master (replica on the memory and LMDB backends) and from a stock
-redis-server master (plain encodings here; the default compact ones in test_replica_stock_master.py):
+"""A Tern server replicates from a Tern master (master on this pass's backend, replica on each backend) and
+from a stock redis-server master (plain encodings here; the default compact ones in test_replica_stock_master.py):
 REPLICAOF, full sync, the command stream, -READONLY, INFO replication / ROLE on the replica, and
-REPLICAOF NO ONE. Datasets are compared key by key, bounded waits."""
+REPLICAOF NO ONE. The Tern replicas run on this pass's backend (TERN_BACKEND) unless a test says otherwise.
+Datasets are compared key by key, bounded waits."""
 
 import shutil
 import tempfile
@@ -10,18 +11,22 @@ import time
 import pytest
 import redis
 
-from conftest import REDIS_BIN, TERN_BIN, ServerProcess
+from conftest import OTHER_BACKEND, REDIS_BIN, TERN_BACKEND, ServerProcess, tern_argv
 from test_replication import FAST_SYNC, assert_same, client, dump_db, info, wait_in_sync, write_dataset
 
 
+def tern(name, backend, workdir, *extra):
+    path = workdir + "/lmdb-" + name
+    return ServerProcess(name, lambda port: tern_argv(port, FAST_SYNC + list(extra), backend, path)).start()
 
-def tern(name, backend, workdir):
-    def argv(port):
-        a = [TERN_BIN, "--port", str(port), "--bind", "127.0.0.1", "--backend", backend] + FAST_SYNC
-        if backend == "lmdb":
-            a += ["--lmdb-path", workdir + "/lmdb-" + name]
-        return a
-    return ServerProcess(name, argv).start()
+
+def wait_for(predicate, what, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for " + what)
 
 
 @pytest.fixture
@@ -33,7 +38,7 @@ def workdir():
 
 @pytest.mark.parametrize("backend", ["memory", "lmdb"])
 def test_tern_replica_of_tern_master(backend, workdir):
-    master = tern("tern-master", "memory", workdir)
+    master = tern("tern-master", TERN_BACKEND, workdir)
     replica = tern("tern-replica-" + backend, backend, workdir)
     try:
         m0, m5 = client(master), client(master, 5)
@@ -86,8 +91,9 @@ def test_tern_replica_of_tern_master(backend, workdir):
         assert r0.execute_command("REPLICAOF", "NO", "ONE") == b"OK"
         assert info(r0, "replication")["role"] == "master"
         assert r0.set(b"now-master", b"1")
+        # The master sees the link close (the event), so a write after it has no way to the old replica.
+        wait_for(lambda: info(m0, "replication")["connected_slaves"] == 0, "the master to drop the promoted replica")
         m0.set(b"after-promotion", b"1")
-        time.sleep(0.3)
         assert r0.get(b"after-promotion") is None
         assert r0.get(b"s:after") == b"plain"
         assert r0.execute_command("ROLE")[0] == b"master"
@@ -97,8 +103,8 @@ def test_tern_replica_of_tern_master(backend, workdir):
 
 
 def test_link_down_then_reconnects(workdir):
-    master = tern("tern-master", "memory", workdir)
-    replica = tern("tern-replica", "memory", workdir)
+    master = tern("tern-master", OTHER_BACKEND, workdir)
+    replica = tern("tern-replica", TERN_BACKEND, workdir)
     try:
         m0, r0 = client(master), client(replica)
         m0.set(b"k", b"v")
@@ -122,7 +128,7 @@ def test_tern_replica_of_stock_redis_master(workdir):
             "--repl-diskless-sync", diskless, "--repl-diskless-sync-delay", "0",
             "--hash-max-listpack-entries", "0", "--zset-max-listpack-entries", "0",
             "--set-max-intset-entries", "0"]).start()
-        replica = tern("tern-replica", "memory", workdir)
+        replica = tern("tern-replica", TERN_BACKEND, workdir)
         try:
             m0, r0 = client(master), client(replica)
             m0.set(b"s", b"plain")
@@ -149,7 +155,7 @@ def test_stock_redis_stream_key_refused_by_name(workdir):
     down) instead of dropping it silently. Compact encodings load (test_replica_stock_master.py)."""
     master = ServerProcess("redis-master", lambda port: [
         REDIS_BIN, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]).start()
-    replica = tern("tern-replica", "memory", workdir)
+    replica = tern("tern-replica", TERN_BACKEND, workdir)
     try:
         m0, r0 = client(master), client(replica)
         m0.hset(b"h", b"f", b"v")  # a listpack hash: loads
@@ -170,13 +176,13 @@ def test_stock_redis_stream_key_refused_by_name(workdir):
 
 
 def test_replicaof_on_the_command_line(workdir):
-    master = tern("master", "memory", workdir)
+    master = tern("master", OTHER_BACKEND, workdir)
     replica = None
     try:
         m = client(master)
         m.set("from-master", "1")
-        replica = ServerProcess("replica", lambda port: [
-            TERN_BIN, "--port", str(port), "--bind", "127.0.0.1", "--replicaof", "127.0.0.1", str(master.port)]).start()
+        replica = ServerProcess("replica", lambda port: tern_argv(
+            port, ["--replicaof", "127.0.0.1", str(master.port)], lmdb_path=workdir + "/lmdb-replica")).start()
         r = client(replica)
         wait_in_sync(m, r)
         assert r.get("from-master") == b"1"
@@ -189,15 +195,15 @@ def test_replicaof_on_the_command_line(workdir):
 
 
 def test_masterauth_with_a_password_protected_master(workdir):
-    master = ServerProcess("master-auth", lambda port: [
-        TERN_BIN, "--port", str(port), "--bind", "127.0.0.1", "--requirepass", "s3cret"] + FAST_SYNC).start()
+    master = ServerProcess("master-auth", lambda port: tern_argv(
+        port, ["--requirepass", "s3cret"] + FAST_SYNC, lmdb_path=workdir + "/lmdb-master-auth")).start()
     replica = None
     try:
         m = redis.Redis(host="127.0.0.1", port=master.port, password="s3cret", socket_timeout=10)
         m.set("guarded", "yes")
-        replica = ServerProcess("replica-auth", lambda port: [
-            TERN_BIN, "--port", str(port), "--bind", "127.0.0.1", "--replicaof", "127.0.0.1", str(master.port),
-            "--masterauth", "s3cret"]).start()
+        replica = ServerProcess("replica-auth", lambda port: tern_argv(
+            port, ["--replicaof", "127.0.0.1", str(master.port), "--masterauth", "s3cret"],
+            lmdb_path=workdir + "/lmdb-replica-auth")).start()
         r = client(replica)
         wait_in_sync(m, r)
         assert r.get("guarded") == b"yes"

@@ -1,4 +1,4 @@
-"""A stock redis-server replicates from Tern (memory and LMDB backends): full sync of a mixed dataset, the
+"""A stock redis-server replicates from Tern (on this pass's backend, TERN_BACKEND): full sync of a mixed dataset, the
 command stream afterwards, and a partial resync after the link breaks. Datasets are compared key by key."""
 
 import shutil
@@ -8,22 +8,18 @@ import time
 import pytest
 import redis
 
-from conftest import REDIS_BIN, TERN_BIN, ServerProcess
+from conftest import REDIS_BIN, TERN_BACKEND, ServerProcess, tern_argv
 
 DEADLINE = 30.0
 # Full resyncs start at once (Redis's default waits repl-diskless-sync-delay, 5 s, for more replicas).
 FAST_SYNC = ["--repl-diskless-sync-delay", "0"]
 
 
-@pytest.fixture(params=["memory", "lmdb"])
-def master(request):
+@pytest.fixture
+def master():
     workdir = tempfile.mkdtemp(prefix="tern-repl-")
-    if request.param == "lmdb":
-        argv = lambda port: [TERN_BIN, "--port", str(port), "--bind", "127.0.0.1", "--backend", "lmdb",
-                             "--lmdb-path", workdir + "/lmdb"] + FAST_SYNC
-    else:
-        argv = lambda port: [TERN_BIN, "--port", str(port), "--bind", "127.0.0.1", "--backend", "memory"] + FAST_SYNC
-    server = ServerProcess("tern-master-" + request.param, argv).start()
+    server = ServerProcess("tern-master-" + TERN_BACKEND,
+                           lambda port: tern_argv(port, FAST_SYNC, lmdb_path=workdir + "/lmdb")).start()
     yield server
     server.stop()
     shutil.rmtree(workdir, ignore_errors=True)
@@ -102,8 +98,8 @@ def dump_db(c):
     return out
 
 
-def assert_same(mc, rc):
-    a, b = dump_db(mc), dump_db(rc)
+def assert_same_dump(a, b):
+    """Two dump_db results hold the same keys, types, values and TTLs (TTLs within 5 s: they tick)."""
     assert a, "empty dataset"
     assert sorted(a) == sorted(b)
     for key in a:
@@ -114,6 +110,10 @@ def assert_same(mc, rc):
             assert ta == tb, key
         else:
             assert abs(ta - tb) < 5000, (key, ta, tb)
+
+
+def assert_same(mc, rc):
+    assert_same_dump(dump_db(mc), dump_db(rc))
 
 
 def test_stock_redis_replica(master):
@@ -139,11 +139,11 @@ def test_stock_redis_replica(master):
         assert_same(m0, r0)
         assert dump_db(r5) == dump_db(m5) and len(dump_db(r5)) == 1
 
-        # WAIT: the replica acknowledges this connection's last write (asked with REPLCONF GETACK).
+        # WAIT: the replica acknowledges this connection's last write. That WAIT asks with REPLCONF GETACK
+        # rather than waiting for the replica's once-a-second ACK is checked on the wire by
+        # ReplicationMasterTests (no timing here: a busy machine makes any bound flaky).
         m0.set(b"acked", b"1")
-        t0 = time.monotonic()
-        assert m0.execute_command("WAIT", 1, 5000) == 1
-        assert time.monotonic() - t0 < 4
+        assert m0.execute_command("WAIT", 1, 20000) == 1
         assert m0.execute_command("WAIT", 2, 200) == 1
 
         mi = info(m0, "replication")

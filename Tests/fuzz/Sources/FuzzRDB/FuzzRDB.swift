@@ -1,3 +1,4 @@
+import TernRDB
 import TernStorage
 
 /// Feeds arbitrary bytes to the RDB reader three ways: as a whole file; as an object of the type the first

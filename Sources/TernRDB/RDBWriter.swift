@@ -5,7 +5,8 @@ import TernStorage
 /// double scores), hashes (RDB_TYPE_HASH), millisecond expiries, and the CRC-64 trailer.
 public struct RDBWriter {
     public static let version = 10
-    enum Opcode: UInt8 {
+    /// The file-level opcodes (RDBStream writes the EOF itself).
+    public enum Opcode: UInt8 {
         case aux = 0xFA, resizeDB = 0xFB, expireTimeMs = 0xFC, selectDB = 0xFE, eof = 0xFF
     }
     enum ObjectType: UInt8 {

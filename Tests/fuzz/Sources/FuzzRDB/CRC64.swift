@@ -1,1 +1,0 @@
-../../../../Sources/TernReplication/CRC64.swift

@@ -1,1 +1,0 @@
-../../../../Sources/TernReplication/RDBReader.swift

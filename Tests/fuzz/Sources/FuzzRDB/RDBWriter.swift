@@ -1,1 +1,0 @@
-../../../../Sources/TernReplication/RDBWriter.swift
