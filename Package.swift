@@ -27,6 +27,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // SHA-256 for ACL password hashes.
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // TLS listener and TLS replication (BoringSSL).
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         // The public plugin API: a dynamic library in a package of its own (see Plugins/README.md).
         .package(path: "Plugins/TernPluginAPI"),
     ],
@@ -49,6 +53,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "DequeModule", package: "swift-collections"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: commandThread),
         // Redis's RDB format (version 10, reading older and 11): reader, writer, CRC-64, DUMP payloads.
         .target(name: "TernRDB", dependencies: [
@@ -81,6 +86,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ], swiftSettings: fast),
         // LMDB system library (liblmdb-dev ships lmdb.pc).
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),

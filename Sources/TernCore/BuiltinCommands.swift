@@ -5,6 +5,7 @@ public enum BuiltinCommands {
             + ServerCommands.specs + CommandCommand.specs + ConfigCommands.specs + TransactionCommands.specs
             + HashCommands.specs + SetCommands.specs + SortedSetCommands.specs + ListCommands.specs
             + PubSubCommands.specs + SortCommand.specs + BlockingCommands.specs + ModuleCommands.specs
+            + ACLCommands.specs
     }
 
     /// A table holding every built-in command.

@@ -59,7 +59,10 @@ public final class Client {
     public var db: Int = 0
     public var resp: RESPVersion = .resp2
     public var authenticated: Bool
-    public var user: String = "default"
+    /// The ACL user; nil for the master link and other internal clients, which may run anything (Redis's NULL user).
+    public var aclUser: ACLUser?
+    /// CLIENT LIST `user=`.
+    public var user: String { aclUser?.name ?? "default" }
     public var flags: ClientFlags = []
     public var replyMode: ReplyMode = .on
     /// Replies are written here and flushed once per read batch.

@@ -89,6 +89,10 @@ public final class CommandSpec: @unchecked Sendable {
     public var flagsForCall: (([ByteBuffer]) -> CommandFlags)?
     /// INFO commandstats counters, kept on the spec so the hot path does no dictionary lookup.
     public var stat = CommandStat()
+    /// The command's bit in ACL selectors, assigned on first ACL use (stable per name: ACLCommandIDs).
+    public var aclID = -1
+    /// Registered by a plugin (Redis's CMD_MODULE): ACL categories don't include it, ACL CAT doesn't list it.
+    public var isPlugin: Bool { group == "module" }
 
     public init(
         _ name: String, arity: Int, flags: CommandFlags = [], keys: KeyPositions = .none,

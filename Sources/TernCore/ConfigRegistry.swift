@@ -128,7 +128,37 @@ public enum ConfigRegistry {
         bool("rdbchecksum", mutable: false, \.rdbChecksum),
         bool("stop-writes-on-bgsave-error", mutable: true, \.stopWritesOnBgsaveError),
         // Security
-        string("requirepass", emptyIsUnset: true, mutable: true, \.requirePass),
+        string("requirepass", emptyIsUnset: true, mutable: true, \.requirePass, apply: { server in
+            server.acl.setDefaultPassword(server.config.requirePass)
+        }),
+        string("aclfile", emptyIsUnset: false, mutable: false, \.aclFile),
+        integer("acllog-max-len", min: 0, max: longMax, mutable: true, \.aclLogMaxLength, apply: { server in
+            server.acl.logMaxLength = server.config.aclLogMaxLength
+            server.acl.trimLog()
+        }),
+        enumeration("acl-pubsub-default", ["allchannels", "resetchannels"], mutable: true, \.aclPubsubDefault,
+                    apply: { server in server.acl.pubsubDefaultAll = server.config.aclPubsubDefault == "allchannels" }),
+        // TLS: the server side rebuilds its context when one of these changes (new connections use it).
+        integer("tls-port", min: 0, max: 65535, mutable: false, \.tlsPort),
+        string("tls-cert-file", emptyIsUnset: false, mutable: true, \.tlsCertFile),
+        string("tls-key-file", emptyIsUnset: false, mutable: true, \.tlsKeyFile),
+        string("tls-key-file-pass", emptyIsUnset: false, mutable: true, \.tlsKeyFilePass),
+        string("tls-client-cert-file", emptyIsUnset: false, mutable: true, \.tlsClientCertFile),
+        string("tls-client-key-file", emptyIsUnset: false, mutable: true, \.tlsClientKeyFile),
+        string("tls-client-key-file-pass", emptyIsUnset: false, mutable: true, \.tlsClientKeyFilePass),
+        string("tls-dh-params-file", emptyIsUnset: false, mutable: true, \.tlsDhParamsFile),
+        string("tls-ca-cert-file", emptyIsUnset: false, mutable: true, \.tlsCaCertFile),
+        string("tls-ca-cert-dir", emptyIsUnset: false, mutable: true, \.tlsCaCertDir),
+        enumeration("tls-auth-clients", ["no", "yes", "optional"], mutable: true, \.tlsAuthClients),
+        bool("tls-replication", mutable: true, \.tlsReplication),
+        bool("tls-cluster", mutable: true, \.tlsCluster),
+        string("tls-protocols", emptyIsUnset: false, mutable: true, \.tlsProtocols),
+        string("tls-ciphers", emptyIsUnset: false, mutable: true, \.tlsCiphers),
+        string("tls-ciphersuites", emptyIsUnset: false, mutable: true, \.tlsCiphersuites),
+        bool("tls-prefer-server-ciphers", mutable: true, \.tlsPreferServerCiphers),
+        bool("tls-session-caching", mutable: true, \.tlsSessionCaching),
+        integer("tls-session-cache-size", min: 0, max: intMax, mutable: true, \.tlsSessionCacheSize),
+        integer("tls-session-cache-timeout", min: 0, max: longMax, mutable: true, \.tlsSessionCacheTimeout),
         // Protocol limits
         integer("proto-max-bulk-len", kind: .memory, min: 1024 * 1024, max: longMax, mutable: true, \.protoMaxBulkLen),
         integer("client-query-buffer-limit", kind: .memory, min: 1024 * 1024, max: longMax, unsigned: true,
@@ -518,7 +548,7 @@ extension ConfigRegistry {
 
     static func integer(_ name: String, alias: String? = nil, kind: ConfigKind = .integer, min: Int64, max: Int64,
                         unsigned: Bool = false, mutable: Bool, _ key: ReferenceWritableKeyPath<ServerConfig, Int>,
-                        store: ((Int64) -> Int)? = nil) -> ConfigDirective {
+                        store: ((Int64) -> Int)? = nil, apply: ((ServerState) -> Void)? = nil) -> ConfigDirective {
         ConfigDirective(
             name: name, alias: alias, kind: kind, mutable: mutable, protected: false, multiArg: false,
             minimum: min, maximum: max, unsigned: unsigned,
@@ -536,7 +566,7 @@ extension ConfigRegistry {
                 default: return .line("\(n) \(v)", force: force)
                 }
             },
-            applier: nil)
+            applier: apply)
     }
 
     static func enumeration(_ name: String, _ values: [String], mutable: Bool,
@@ -562,7 +592,8 @@ extension ConfigRegistry {
     /// A string directive. `emptyIsUnset`: the empty string means "not set" (Redis's EMPTY_STRING_IS_NULL):
     /// CONFIG REWRITE then removes the directive from the file.
     static func string(_ name: String, alias: String? = nil, emptyIsUnset: Bool, mutable: Bool,
-                       _ key: ReferenceWritableKeyPath<ServerConfig, String>) -> ConfigDirective {
+                       _ key: ReferenceWritableKeyPath<ServerConfig, String>,
+                       apply: ((ServerState) -> Void)? = nil) -> ConfigDirective {
         ConfigDirective(
             name: name, alias: alias, kind: .string, mutable: mutable, protected: false, multiArg: false,
             minimum: 0, maximum: 0, unsigned: false,
@@ -574,7 +605,7 @@ extension ConfigRegistry {
                 let force = emptyIsUnset ? true : v != ServerConfig()[keyPath: key]
                 return .line("\(n) \(quoted(v))", force: force)
             },
-            applier: nil)
+            applier: apply)
     }
 
     /// `replicaof <host> <port>` (alias `slaveof`): replicate from that master at start-up. At run time the

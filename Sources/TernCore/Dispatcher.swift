@@ -44,7 +44,7 @@ extension ServerState {
         }
         // Some commands' flags depend on the call (EVAL's script declares no-writes, allow-oom, ...).
         let flags = spec.flagsForCall?(arguments) ?? spec.flags
-        if !client.authenticated && !flags.contains(.noAuth) {
+        if !client.authenticated && !flags.contains(.noAuth) && authRequired(client) {
             reject(ctx, .noAuth, spec)
             return .done
         }
@@ -96,11 +96,16 @@ extension ServerState {
             reject(ctx, CommandError(text.hasPrefix("ERR ") ? text : "ERR " + text), spec)
             return .done
         }
+        if client.flags.contains(.multi) && flags.contains(.noMulti)
+            && !Self.transactionControl.contains(spec.fullName) {
+            reject(ctx, .err("Command not allowed inside a transaction"), spec)
+            return .done
+        }
+        if let user = client.aclUser, !user.isUnrestricted, let refusal = aclRefusal(ctx, spec, arguments) {
+            reject(ctx, refusal, spec)
+            return .done
+        }
         if client.flags.contains(.multi) && !Self.transactionControl.contains(spec.fullName) {
-            if flags.contains(.noMulti) {
-                reject(ctx, .err("Command not allowed inside a transaction"), spec)
-                return .done
-            }
             client.queued.append(arguments.map { ByteBuffer(buffer: $0) })
             client.output.writeStaticString("+QUEUED\r\n")
             return .done
@@ -108,6 +113,13 @@ extension ServerState {
         call(ctx, spec, arguments)
         serveBlockedClients()
         return client.closing ? .close : .done
+    }
+
+    /// Redis's authRequired: a client must AUTH when the default user has a password or is disabled.
+    public func authRequired(_ client: Client) -> Bool {
+        if client.authenticated { return false }
+        let d = acl.defaultUser
+        return !d.noPass || !d.enabled
     }
 
     /// Replication's admission checks (Redis's processCommand): `replica-serve-stale-data no` on a replica whose

@@ -9,6 +9,8 @@ public enum InternalCallRefusal: Error, Equatable {
     case notAllowed
     /// A write or may-replicate command from a read-only caller (EVAL_RO, a `no-writes` script).
     case writeFromReadOnly
+    /// The calling user's ACL rules deny it (logged in ACL LOG with context "lua").
+    case aclDenied(ACLDenial)
     /// The server's state refuses it (read-only replica, MISCONF, NOREPLICAS, OOM): the error a client gets.
     case refused(CommandError)
 }
@@ -47,6 +49,11 @@ extension ServerState {
         guard spec.arityMatches(arguments.count), spec.handler != nil else { return .wrongArity }
         let flags = spec.flags
         if !flags.isDisjoint(with: rules.deniedFlags) { return .notAllowed }
+        // The same permission check as a client's command, for the user the caller runs as.
+        if let user = ctx.client.aclUser, !user.isUnrestricted, let refusal = acl.check(user, spec, arguments) {
+            recordDenial(ctx, refusal, spec, arguments, context: "lua")
+            return .aclDenied(refusal.reason)
+        }
         let isWrite = flags.contains(.write)
         if rules.readOnly && (isWrite || flags.contains(.mayReplicate)) { return .writeFromReadOnly }
         if isWrite && !rules.wrote && !rules.fromMaster {

@@ -126,6 +126,12 @@ public final class PubSub {
         return (s.channels.count, s.patterns.count, s.shardChannels.count)
     }
 
+    /// A client's subscriptions (channels and shard channels together, then patterns): ACL re-checks them.
+    func subscriptions(of client: Client) -> (channels: [[UInt8]], patterns: [[UInt8]]) {
+        guard let s = subscribers[client.id] else { return ([], []) }
+        return ((s.channels.items + s.shardChannels.items).map(\.array), s.patterns.items.map(\.array))
+    }
+
     /// INFO pubsub_channels / pubsub_patterns / pubsubshard_channels.
     public var channelCount: Int { channels.count }
     public var patternCount: Int { patterns.count }

@@ -46,6 +46,36 @@ public final class ServerConfig {
 
     // Security
     public var requirePass: String = ""
+    /// `aclfile`: users live in this file (ACL LOAD/SAVE); exclusive with `user` lines.
+    public var aclFile: String = ""
+    public var aclLogMaxLength: Int = 128
+    /// `acl-pubsub-default`: what channels a new user may use (Redis 7.0: resetchannels).
+    public var aclPubsubDefault: String = "resetchannels"
+    /// `user <name> <rules...>` lines from the config, applied at start-up.
+    public var userLines: [[String]] = []
+
+    // TLS (Redis's tls-* directives; see TernServer's TLSSupport)
+    public var tlsPort: Int = 0
+    public var tlsCertFile: String = ""
+    public var tlsKeyFile: String = ""
+    public var tlsKeyFilePass: String = ""
+    public var tlsClientCertFile: String = ""
+    public var tlsClientKeyFile: String = ""
+    public var tlsClientKeyFilePass: String = ""
+    public var tlsDhParamsFile: String = ""
+    public var tlsCaCertFile: String = ""
+    public var tlsCaCertDir: String = ""
+    /// yes: clients must present a certificate the CA signed; optional: checked when presented; no: not asked.
+    public var tlsAuthClients: String = "yes"
+    public var tlsReplication: Bool = false
+    public var tlsCluster: Bool = false
+    public var tlsProtocols: String = ""
+    public var tlsCiphers: String = ""
+    public var tlsCiphersuites: String = ""
+    public var tlsPreferServerCiphers: Bool = false
+    public var tlsSessionCaching: Bool = true
+    public var tlsSessionCacheSize: Int = 20480
+    public var tlsSessionCacheTimeout: Int = 300
 
     // Protocol limits
     public var protoMaxBulkLen: Int = 512 * 1024 * 1024

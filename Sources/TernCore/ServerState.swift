@@ -51,6 +51,15 @@ public final class ServerState {
     /// 40 hex characters, new each start (INFO run_id).
     public let runID: String
 
+    /// ACL users and the permission check (acl.c).
+    public lazy var acl: AccessControl = {
+        let acl = AccessControl(table: commands)
+        acl.logMaxLength = config.aclLogMaxLength
+        acl.pubsubDefaultAll = config.aclPubsubDefault == "allchannels"
+        acl.setDefaultPassword(config.requirePass)
+        return acl
+    }()
+
     public private(set) var clients: [UInt64: Client] = [:]
     private var nextClientID: UInt64 = 1
     public var monitors: [Client] = []
@@ -176,7 +185,8 @@ public final class ServerState {
 
     public func makeClient(address: String, localAddress: String, transport: ClientTransport?) -> Client {
         let client = Client(id: nextClientID, address: address, localAddress: localAddress,
-                            authenticated: config.requirePass.isEmpty, now: clock.nowMillis())
+                            authenticated: acl.defaultUser.noPass && acl.defaultUser.enabled, now: clock.nowMillis())
+        client.aclUser = acl.defaultUser
         nextClientID += 1
         client.transport = transport
         clients[client.id] = client

@@ -571,6 +571,7 @@ public final class ReplicationReplica {
         let client = server.makeClient(address: "\(masterHost ?? ""):\(masterPort)", localAddress: "", transport: transport)
         client.flags.insert(.master)
         client.authenticated = true
+        client.aclUser = nil  // the master's stream runs unrestricted, as Redis's master client (no user)
         client.db = db
         masterClient = client
         context = CommandContext(server: server, client: client)

@@ -238,6 +238,8 @@ final class LuaInterpreter {
         run = ScriptRun(caller: ctx, rules: rules)
         scriptClient.db = caller.db
         scriptClient.resp = .resp2
+        // Commands from the script run as the caller's user (ACL), as Redis's lua client does.
+        scriptClient.aclUser = caller.aclUser
         if caller.flags.contains(.multi) { scriptClient.flags.insert(.multi) }
 
         let co = coroutine()

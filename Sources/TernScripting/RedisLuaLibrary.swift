@@ -108,6 +108,15 @@ enum RedisLuaLibrary {
             case .wrongArity: return fail(L, "Wrong number of args calling Redis command from script", raise: raise)
             case .notAllowed: return fail(L, "This Redis command is not allowed from script", raise: raise)
             case .writeFromReadOnly: return fail(L, "Write commands are not allowed from read-only scripts.", raise: raise)
+            case .aclDenied(let reason):
+                let text: String
+                switch reason {
+                case .command: text = "The user executing the script can't run this command or subcommand"
+                case .key: text = "The user executing the script can't access at least one of the keys mentioned in the command arguments"
+                case .channel: text = "The user executing the script can't publish to the channel mentioned in the command"
+                default: text = "The user executing the script is lacking the permissions for the command"
+                }
+                return fail(L, text, raise: raise)
             case .refused(let error): return fail(L, "-" + error.message, raise: raise)
             }
         }

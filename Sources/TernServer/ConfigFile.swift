@@ -97,6 +97,17 @@ public final class ConfigFileParser {
                 }
                 _ = commands.rename(old, to: new)
                 config.renamedCommands.append((from: old, to: new))
+            } else if name == "user" && words.count >= 2 {
+                // Validated now, installed once plugins are loaded (Redis's ACLAppendUserForLoading).
+                let rules = Array(words.dropFirst())
+                if config.userLines.contains(where: { $0.first == rules[0] }) {
+                    throw fail("Error in user declaration '\(rules[0])': Duplicate user found. A user can only be defined once in config files")
+                }
+                if let problem = AccessControl.validateUserLine(rules, table: commands,
+                                                                pubsubDefaultAll: config.aclPubsubDefault == "allchannels") {
+                    throw fail(problem)
+                }
+                config.userLines.append(rules)
             } else if (name == "loadmodule" || name == "loadplugin") && words.count >= 2 {
                 // Loaded once the server is set up, in order (as Redis queues loadmodule).
                 if name == "loadmodule" { config.loadModules.append(Array(words.dropFirst())) }

@@ -49,7 +49,7 @@ final class ConnectionHandler: ChannelInboundHandler, ClientTransport {
             reject(context, "-ERR max number of clients reached\r\n")
             return
         }
-        if server.config.protectedMode && server.config.requirePass.isEmpty && !isUnixSocket
+        if server.config.protectedMode && server.acl.defaultUser.noPass && !isUnixSocket
             && !Self.isLoopback(channel.remoteAddress) {
             server.stats.rejectedConnections += 1
             reject(context, "-DENIED \(Self.protectedModeMessage)\r\n")
@@ -94,7 +94,7 @@ final class ConnectionHandler: ChannelInboundHandler, ClientTransport {
         server.beginRequestBatch()
         defer { server.endRequestBatch() }
         while !closed, queryBuffer != nil, queryBuffer!.readableBytes > 0 {
-            decoder.authenticated = client.authenticated
+            decoder.authenticated = !server.authRequired(client)
             let decoded: Bool?
             do {
                 decoded = try decoder.decode(buffer: &queryBuffer!, into: &arguments)

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 import TernCore
 import TernLMDB
@@ -22,6 +23,10 @@ public final class TernServerApp: Service, @unchecked Sendable {
     public let group: MultiThreadedEventLoopGroup
     public let loop: EventLoop
     private var channels: [Channel] = []
+    private var tlsChannels: [Channel] = []
+    /// The `tls-port` listener's context and the one for outgoing TLS (replication); rebuilt on CONFIG SET.
+    private var serverTLS: NIOSSLContext?
+    private var clientTLS: NIOSSLContext?
     private var cron: RepeatedTask?
     private let stopPromise: EventLoopPromise<Void>
     /// Group commit: every command of one event-loop pass, across all connections, runs in one batch of the
@@ -58,6 +63,7 @@ public final class TernServerApp: Service, @unchecked Sendable {
         // Before anything that must not be abandoned half made (the stop promise): a plugin can refuse to load.
         self.plugins = PluginHost(server: state)
         do { try plugins.loadConfigured() } catch { throw StartupError("\(error)") }
+        try Self.loadUsers(state, config)
         self.stopPromise = loop.makePromise(of: Void.self)
         self.replication = ReplicationMaster(server: state)
         replication.install()
@@ -77,6 +83,44 @@ public final class TernServerApp: Service, @unchecked Sendable {
         config.runtimeObservers.append { [weak self] name in
             self?.configChanged(name)
             return nil
+        }
+        config.runtimeObservers.append { [weak self] name in
+            guard let self, TLSSupport.directiveNames.contains(name) else { return nil }
+            do { try self.configureTLS() } catch { return "Unable to update TLS configuration. Check server logs." }
+            return nil
+        }
+    }
+
+    /// Redis's ACLLoadUsersAtStartup: `user` lines or an `aclfile`, never both; once plugins are loaded, so
+    /// rules may name their commands.
+    static func loadUsers(_ state: ServerState, _ config: ServerConfig) throws {
+        if !config.aclFile.isEmpty && !config.userLines.isEmpty {
+            throw StartupError("Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid. This setup is very likely to lead to configuration errors and security holes, please define either an ACL file or declare users directly in your redis.conf, but not both.")
+        }
+        if let error = state.acl.loadConfiguredUsers(config.userLines) {
+            throw StartupError(error + "\nCritical error while loading ACLs. Exiting.")
+        }
+        if !config.aclFile.isEmpty, let errors = state.acl.loadFile(config.aclFile) {
+            throw StartupError("Aborting Redis startup because of ACL errors: \(errors)")
+        }
+    }
+
+    /// Builds the TLS contexts when TLS is in use (Redis's tlsConfigure): both, so a bad certificate is found
+    /// at start-up or at CONFIG SET, not at the first connection.
+    private func configureTLS() throws {
+        guard TLSSupport.isEnabled(config) else {
+            serverTLS = nil
+            clientTLS = nil
+            return
+        }
+        do {
+            let server = config.tlsPort > 0 || !config.tlsCertFile.isEmpty ? try TLSSupport.serverContext(config) : nil
+            let client = config.tlsReplication ? try TLSSupport.clientContext(config) : nil
+            serverTLS = server
+            clientTLS = client
+        } catch {
+            logger.warning("\(error)")
+            throw error
         }
     }
 
@@ -115,6 +159,9 @@ public final class TernServerApp: Service, @unchecked Sendable {
         // LMDB loads before serving, in one transaction; the memory backend once listening (chunked, -LOADING).
         let deferredLoad: Bool?
         do {
+            do { try configureTLS() } catch {
+                throw StartupError("\(error)\nFailed to configure TLS. Check logs for more info.")
+            }
             deferredLoad = try prepareStartupLoad()
         } catch {
             stopPromise.fail(error)  // never run: the promise must not be left unfulfilled
@@ -146,6 +193,35 @@ public final class TernServerApp: Service, @unchecked Sendable {
             }
             if channels.isEmpty { throw StartupError("Failed listening on port \(config.port) (tcp), aborting.") }
         }
+        if config.tlsPort > 0 {
+            let tlsBootstrap = ServerBootstrap(group: group)
+                .serverChannelOption(ChannelOptions.backlog, value: Int32(config.tcpBacklog))
+                .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(ChannelOptions.socketOption(.so_keepalive), value: config.tcpKeepalive > 0 ? 1 : 0)
+                .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 16)
+                .childChannelInitializer { [state, unowned self] channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        // The context current when the connection arrives (CONFIG SET replaces it for new ones).
+                        guard let tls = self.serverTLS else { throw TLSSupport.ConfigError(description: "TLS is not configured") }
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                        try channel.pipeline.syncOperations.addHandler(ConnectionHandler(server: state, app: self, isUnixSocket: false))
+                    }
+                }
+            var bound = 0
+            for var address in config.bind {
+                let optional = address.hasPrefix("-")
+                if optional { address.removeFirst() }
+                do {
+                    tlsChannels.append(try tlsBootstrap.bind(host: address, port: config.tlsPort).wait())
+                    bound += 1
+                } catch {
+                    if optional { continue }
+                    throw StartupError("Could not create server TLS listening socket \(address):\(config.tlsPort): \(error)")
+                }
+            }
+            if bound == 0 { throw StartupError("Failed listening on port \(config.tlsPort) (tls), aborting.") }
+        }
         if !config.unixSocket.isEmpty {
             _ = unlink(config.unixSocket)
             let unixBootstrap = ServerBootstrap(group: group)
@@ -170,7 +246,9 @@ public final class TernServerApp: Service, @unchecked Sendable {
             }
         }
         replication.afterClientIO = { [loop] body in loop.scheduleTask(in: .microseconds(50)) { body() } }
-        replica.listeningPort = boundPort ?? config.port
+        // Over TLS a replica announces the port its master must reach it on: its tls-port (Redis's rule).
+        replica.listeningPort = config.tlsReplication && config.tlsPort > 0 ? (tlsChannels.first?.localAddress?.port ?? config.tlsPort)
+            : (boundPort ?? config.port)
         replica.runInBatch = { [unowned self] body in
             openBatchIfNeeded()
             body()
@@ -180,8 +258,14 @@ public final class TernServerApp: Service, @unchecked Sendable {
             ClientBootstrap(group: loop)
                 .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
                 .connectTimeout(.seconds(10))
-                .channelInitializer { channel in
+                .channelInitializer { [unowned self] channel in
                     channel.eventLoop.makeCompletedFuture {
+                        if self.config.tlsReplication {
+                            guard let tls = self.clientTLS else {
+                                throw TLSSupport.ConfigError(description: "tls-replication is on but TLS is not configured")
+                            }
+                            try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: nil))
+                        }
                         try channel.pipeline.syncOperations.addHandler(MasterLinkHandler(replica: replica, generation: generation))
                     }
                 }
@@ -373,8 +457,9 @@ public final class TernServerApp: Service, @unchecked Sendable {
                 return
             }
             cron?.cancel()
-            for channel in channels { channel.close(promise: nil) }
+            for channel in channels + tlsChannels { channel.close(promise: nil) }
             channels.removeAll()
+            tlsChannels.removeAll()
             for client in state.clients.values { client.transport?.close() }
             if !config.unixSocket.isEmpty { _ = unlink(config.unixSocket) }
             if batchOpen { finishBatch() }

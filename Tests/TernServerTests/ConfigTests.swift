@@ -298,6 +298,13 @@ final class ConfigTests: XCTestCase {
             "notify-keyspace-events": "KEx$",
             "save": "100 10 20 5", "dbfilename": "x.rdb", "rdbcompression": "no", "rdbchecksum": "no",
             "stop-writes-on-bgsave-error": "no", "enable-module-command": "local",
+            "aclfile": "/tmp/users.acl", "acllog-max-len": "5", "acl-pubsub-default": "allchannels",
+            "tls-port": "6390", "tls-cert-file": "/tmp/s.crt", "tls-key-file": "/tmp/s.key", "tls-key-file-pass": "kp",
+            "tls-client-cert-file": "/tmp/c.crt", "tls-client-key-file": "/tmp/c.key", "tls-client-key-file-pass": "cp",
+            "tls-dh-params-file": "/tmp/dh", "tls-ca-cert-file": "/tmp/ca.crt", "tls-ca-cert-dir": "/tmp/cas",
+            "tls-auth-clients": "optional", "tls-replication": "yes", "tls-cluster": "yes", "tls-protocols": "TLSv1.3",
+            "tls-ciphers": "HIGH", "tls-ciphersuites": "TLS_AES_128_GCM_SHA256", "tls-prefer-server-ciphers": "yes",
+            "tls-session-caching": "no", "tls-session-cache-size": "100", "tls-session-cache-timeout": "60",
         ]
         for d in ConfigRegistry.directives where d.name != "dir" {
             guard let v = values[d.name] else { return XCTFail("no test value for \(d.name)") }

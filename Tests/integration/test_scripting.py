@@ -736,3 +736,20 @@ def test_functions_survive_restart_and_full_sync(tmp_path):
         for p in (tern_replica, stock_master, master):
             if p is not None:
                 p.cleanup()
+
+
+def test_acl_applies_inside_scripts(pair2):
+    """redis.call checks the calling user's ACL rules, with Redis's script texts."""
+    p = pair2
+    p.cmd("ACL", "SETUSER", "scripter", "on", "nopass", "+eval", "+get", "+set", "+publish", "~allowed*", "resetchannels")
+    try:
+        p.cmd("AUTH", "scripter", "x")
+        p.cmd("EVAL", "return redis.call('set', 'allowed1', 'v')", "0")
+        p.cmd("EVAL", "return redis.call('set', 'other', 'v')", "0")
+        p.cmd("EVAL", "return redis.call('del', 'allowed1')", "0")
+        p.cmd("EVAL", "return redis.pcall('del', 'allowed1')", "0")
+        p.cmd("EVAL", "return redis.call('get', 'allowed1')", "0")
+        p.cmd("EVAL", "return redis.pcall('publish', 'chan', 'm')", "0")
+    finally:
+        p.cmd("AUTH", "default", "x")
+        p.cmd("ACL", "DELUSER", "scripter")

@@ -263,9 +263,8 @@ enum ClientCommands {
                 } else if ctx.argument(i, is: "LADDR") {
                     localAddress = ctx.string(i + 1)
                 } else if ctx.argument(i, is: "USER") {
-                    // Tern has the "default" user only (requirepass).
                     let name = ctx.string(i + 1)
-                    guard name == "default" else { throw CommandError.err("No such user '\(name)'") }
+                    guard ctx.server.acl.user(name) != nil else { throw CommandError.err("No such user '\(name)'") }
                     user = name
                 } else if ctx.argument(i, is: "SKIPME") {
                     if ctx.argument(i + 1, is: "YES") { skipMe = true }

@@ -65,31 +65,34 @@ enum ConnectionCommands {
         client.resp = .resp2
         client.name = ""
         client.replyMode = .on
-        client.authenticated = ctx.server.config.requirePass.isEmpty
-        client.user = "default"
+        // Redis's clientSetDefaultAuth.
+        let defaultUser = ctx.server.acl.defaultUser
+        client.aclUser = defaultUser
+        client.authenticated = defaultUser.noPass && defaultUser.enabled
         ctx.simple("RESET")
     }
 
-    /// Checks a password (only the "default" user exists: `requirepass`).
-    static func checkPassword(_ ctx: CommandContext, user: String, password: String) -> Bool {
-        let required = ctx.server.config.requirePass
-        guard user == "default" else { return false }
-        if required.isEmpty { return true }
-        return password == required
+    /// Redis's ACLAuthenticateUser: on success the connection is authenticated as that user; a failure is
+    /// logged in ACL LOG.
+    static func authenticate(_ ctx: CommandContext, user: String, password: ByteBuffer) -> Bool {
+        guard let u = ctx.server.acl.authenticate(user, Array(password.readableBytesView)) else {
+            ctx.server.recordAuthFailure(ctx, username: user)
+            return false
+        }
+        ctx.client.authenticated = true
+        ctx.client.aclUser = u
+        return true
     }
 
     static func auth(_ ctx: CommandContext) throws {
         if ctx.argc > 3 { throw CommandError.syntax }
         let user = ctx.argc == 3 ? ctx.string(1) : "default"
-        let password = ctx.string(ctx.argc - 1)
-        if ctx.argc == 2 && ctx.server.config.requirePass.isEmpty {
+        if ctx.argc == 2 && ctx.server.acl.defaultUser.noPass {
             throw CommandError.err("AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
         }
-        guard checkPassword(ctx, user: user, password: password) else {
+        guard authenticate(ctx, user: user, password: ctx.arguments[ctx.argc - 1]) else {
             throw CommandError.invalidPassword
         }
-        ctx.client.authenticated = true
-        ctx.client.user = user
         ctx.ok()
     }
 
@@ -110,13 +113,9 @@ enum ConnectionCommands {
         while index < ctx.argc {
             let more = ctx.argc - index - 1
             if ctx.argument(index, is: "AUTH") && more >= 2 {
-                let user = ctx.string(index + 1)
-                let password = ctx.string(index + 2)
-                guard checkPassword(ctx, user: user, password: password) else {
+                guard authenticate(ctx, user: ctx.string(index + 1), password: ctx.arguments[index + 2]) else {
                     throw CommandError.invalidPassword
                 }
-                ctx.client.authenticated = true
-                ctx.client.user = user
                 index += 3
             } else if ctx.argument(index, is: "SETNAME") && more >= 1 {
                 let candidate = ctx.string(index + 1)
@@ -127,7 +126,9 @@ enum ConnectionCommands {
                 throw CommandError.err("Syntax error in HELLO option '\(ctx.string(index))'")
             }
         }
-        guard ctx.client.authenticated else { throw CommandError.noAuth }
+        if !ctx.client.authenticated {
+            throw CommandError("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
+        }
         if let name { ctx.client.name = name }
         ctx.client.resp = version
         ctx.mapHeader(7)

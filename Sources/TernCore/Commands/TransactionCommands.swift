@@ -88,6 +88,19 @@ enum TransactionCommands {
                 ctx.error(.readOnlyReplica)
                 continue
             }
+            // ACL rules may have changed since the command was queued (Redis's execCommand).
+            if let user = client.aclUser, !user.isUnrestricted, let refusal = server.acl.check(user, spec, arguments) {
+                server.recordDenial(ctx, refusal, spec, arguments, context: "multi")
+                let reason: String
+                switch refusal.reason {
+                case .command: reason = "no permission to execute the command or subcommand"
+                case .key: reason = "no permission to touch the specified keys"
+                case .channel: reason = "no permission to access one of the channels used as arguments"
+                case .auth: reason = "no permission"
+                }
+                ctx.error(CommandError("NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: \(reason)"))
+                continue
+            }
             server.call(ctx, spec, arguments)
         }
         discardTransaction(ctx)
