@@ -135,7 +135,8 @@ public final class CommandSpec: @unchecked Sendable {
     public var allCategories: [String] {
         var categories: [String] = []
         if flags.contains(.write) { categories.append("@write") }
-        if flags.contains(.readonly) { categories.append("@read") }
+        // Redis leaves @read off scripting commands (EVAL_RO, FCALL_RO) although they are read-only.
+        if flags.contains(.readonly) && !aclCategories.contains("scripting") { categories.append("@read") }
         if flags.contains(.admin) { categories.append(contentsOf: ["@admin", "@dangerous"]) }
         if flags.contains(.pubsub) { categories.append("@pubsub") }
         if flags.contains(.fast) { categories.append("@fast") } else { categories.append("@slow") }
