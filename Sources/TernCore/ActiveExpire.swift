@@ -31,14 +31,19 @@ extension ServerState {
                 stale += due
                 rounds += 1
                 if due * 4 <= sample.count { break }
-                if rounds % 16 == 0 && Int((clock.monotonicNanos() &- started) / 1000) > budgetMicros { break }
+                if rounds % 16 == 0 && Int((clock.monotonicNanos() &- started) / 1000) > budgetMicros {
+                    stats.expiredTimeCapReachedCount += 1
+                    break
+                }
             }
         }
         if sampled > 0 {
             let current = Double(stale) / Double(sampled)
             stats.expiredStalePercent = current * 100 * 0.05 + stats.expiredStalePercent * 0.95
         }
-        stats.expireCycleCPUMillis += Int((clock.monotonicNanos() &- started) / 1_000_000)
+        let elapsedMillis = Int((clock.monotonicNanos() &- started) / 1_000_000)
+        stats.expireCycleCPUMillis += elapsedMillis
+        latencyAddSampleIfNeeded("expire-cycle", millis: elapsedMillis)
         return expired
     }
 }

@@ -75,7 +75,8 @@ extension CommandContext {
     /// Parks the client on `keys` until one of them gets data or `timeoutMillis` passes (nil: forever). The
     /// handler writes no reply; the command runs again when a key is ready. Inside MULTI/EXEC a blocking
     /// command must not block: callers reply as their non-blocking form would (check `mayBlock`).
-    public func block(on keys: [Bytes], timeoutMillis: Int64?) {
+    /// `arguments` replaces the command's own for the later run (XREAD's `$` becomes the ID it stood for).
+    public func block(on keys: [Bytes], timeoutMillis: Int64?, arguments replacement: [ByteBuffer]? = nil) {
         let registry = server.blocking
         let deadline: Int64?
         if let kept = registry.rerunDeadline {
@@ -83,7 +84,8 @@ extension CommandContext {
         } else {
             deadline = timeoutMillis.map { server.commandTimeMillis + $0 }
         }
-        let b = BlockedClient(client: client, context: self, spec: spec, arguments: arguments.map { ByteBuffer(buffer: $0) },
+        let b = BlockedClient(client: client, context: self, spec: spec,
+                              arguments: (replacement ?? arguments).map { ByteBuffer(buffer: $0) },
                               keys: keys.map { BlockKey(db: client.db, key: $0) }, deadline: deadline)
         client.flags.insert(.blocked)
         registry.add(b)
@@ -122,8 +124,12 @@ extension ServerState {
             registry.ready.removeAll()
             registry.readySet.removeAll()
             for key in keys {
-                while let id = registry.waiters[key]?.first, let b = registry.blocked[id] {
-                    guard keyspace(key.db).exists(key.key) else { break }
+                // The waiters as they stand now: a command run again may park once more (a stream reader
+                // with nothing new), at the back of the queue, and is not run twice in one pass.
+                for id in registry.waiters[key] ?? [] {
+                    guard let b = registry.blocked[id] else { continue }
+                    // Stream readers also run when their key went away (XREADGROUP answers -UNBLOCKED).
+                    guard keyspace(key.db).exists(key.key) || b.spec.group == "stream" else { continue }
                     _ = registry.remove(id)
                     registry.rerunDeadline = .some(b.deadline)
                     let micros = clock.nowMicros()
@@ -136,11 +142,18 @@ extension ServerState {
         }
     }
 
+    /// A call that ends without running again (timeout, CLIENT UNBLOCK) counts in the latency histogram as
+    /// in Redis's updateStatsOnUnblock; its execution time (the first attempt) isn't kept, so it counts as 0.
+    func recordUnblockedCall(_ spec: CommandSpec) {
+        if config.latencyTracking { spec.stat.histogram.record(micros: 0) }
+    }
+
     /// A parked client's time is up: it gets the null reply and carries on with its input.
     func expireBlockedClient(_ id: UInt64) {
         guard let b = blocking.blocked[id], let deadline = b.deadline, deadline <= clock.nowMillis() else { return }
         _ = blocking.remove(id)
         b.spec.stat.calls += 1
+        recordUnblockedCall(b.spec)
         stats.totalCommandsProcessed += 1
         b.client.output.writeRESPNullArray(b.client.resp)
         b.client.transport?.setReadingEnabled(true)
@@ -159,6 +172,7 @@ extension ServerState {
     public func unblockClient(_ id: UInt64, withError: Bool) -> Bool {
         guard let b = blocking.remove(id) else { return false }
         b.spec.stat.calls += 1
+        recordUnblockedCall(b.spec)
         stats.totalCommandsProcessed += 1
         if withError {
             b.spec.stat.failedCalls += 1

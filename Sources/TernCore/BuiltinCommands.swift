@@ -5,7 +5,9 @@ public enum BuiltinCommands {
             + ServerCommands.specs + CommandCommand.specs + ConfigCommands.specs + TransactionCommands.specs
             + HashCommands.specs + SetCommands.specs + SortedSetCommands.specs + ListCommands.specs
             + PubSubCommands.specs + SortCommand.specs + BlockingCommands.specs + ModuleCommands.specs
+            + StreamCommands.specs
             + ACLCommands.specs
+            + DebugCommands.specs + MemoryCommands.specs + LatencyCommands.specs + LolwutCommand.specs
     }
 
     /// A table holding every built-in command.

@@ -1,5 +1,6 @@
 import NIOCore
 import RESP
+import TernStorage
 
 /// What the core needs from a connection: push bytes outside the request/reply cycle, and close it.
 public protocol ClientTransport: AnyObject {
@@ -40,6 +41,18 @@ public struct ClientFlags: OptionSet, Sendable {
     public static let readonly = ClientFlags(rawValue: 1 << 10)
     public static let blocked = ClientFlags(rawValue: 1 << 11)
     public static let noTouch = ClientFlags(rawValue: 1 << 12)
+    /// CLIENT TRACKING ON, and its modes (Redis's CLIENT_TRACKING_*).
+    public static let tracking = ClientFlags(rawValue: 1 << 13)
+    /// The REDIRECT target went away.
+    public static let trackingBrokenRedirect = ClientFlags(rawValue: 1 << 14)
+    public static let trackingBcast = ClientFlags(rawValue: 1 << 15)
+    public static let trackingOptIn = ClientFlags(rawValue: 1 << 16)
+    public static let trackingOptOut = ClientFlags(rawValue: 1 << 17)
+    /// CLIENT CACHING yes|no for the next command.
+    public static let trackingCaching = ClientFlags(rawValue: 1 << 18)
+    public static let trackingNoLoop = ClientFlags(rawValue: 1 << 19)
+    public static let trackingAll: ClientFlags = [.tracking, .trackingBrokenRedirect, .trackingBcast, .trackingOptIn,
+                                                  .trackingOptOut, .trackingCaching, .trackingNoLoop]
 }
 
 /// CLIENT REPLY mode.
@@ -81,8 +94,13 @@ public final class Client {
     public var closing = false
     /// Bytes buffered but not yet parsed (CLIENT LIST qbuf).
     public var queryBufferBytes: Int = 0
+    /// Room left in the query buffer's allocation (qbuf-free).
+    public var queryBufferFree: Int = 0
     public var libName: String = ""
     public var libVersion: String = ""
+    /// CLIENT TRACKING REDIRECT id (0: none) and the BCAST prefixes registered, in registration order.
+    public var trackingRedirect: UInt64 = 0
+    public var trackingPrefixes: [Bytes] = []
 
     public init(id: UInt64, address: String, localAddress: String, authenticated: Bool, now: Int64,
                 allocator: ByteBufferAllocator = ByteBufferAllocator()) {
@@ -95,21 +113,25 @@ public final class Client {
         self.output = allocator.buffer(capacity: 1024)
     }
 
-    /// CLIENT LIST `flags=` letters, as Redis prints them.
+    /// CLIENT LIST `flags=` letters, in Redis 7.0's order (catClientInfoString).
     public var flagString: String {
         var s = ""
-        if flags.contains(.replica) { s += "S" }
+        if flags.contains(.monitor) { s += "O" } else if flags.contains(.replica) { s += "S" }
         if flags.contains(.master) { s += "M" }
         if flags.contains(.pubsub) { s += "P" }
         if flags.contains(.multi) { s += "x" }
         if flags.contains(.blocked) { s += "b" }
+        if flags.contains(.tracking) { s += "t" }
+        if flags.contains(.trackingBrokenRedirect) { s += "R" }
+        if flags.contains(.trackingBcast) { s += "B" }
         if flags.contains(.dirtyCAS) { s += "d" }
         if flags.contains(.closeAfterReply) { s += "c" }
+        // Closed by CLIENT KILL or an output limit, not yet gone (Redis's CLIENT_CLOSE_ASAP).
+        if closing && !flags.contains(.closeAfterReply) { s += "A" }
         if flags.contains(.unixSocket) { s += "U" }
         if flags.contains(.readonly) { s += "r" }
         if flags.contains(.noEvict) { s += "e" }
         if flags.contains(.noTouch) { s += "T" }
-        if flags.contains(.monitor) { s += "O" }
         return s.isEmpty ? "N" : s
     }
 }

@@ -23,7 +23,7 @@ public struct CommandFlags: OptionSet, Sendable, Hashable {
     public static let allowBusy = CommandFlags(rawValue: 1 << 15)
     public static let noMandatoryKeys = CommandFlags(rawValue: 1 << 16)
     public static let noAsyncLoading = CommandFlags(rawValue: 1 << 17)
-    /// Refused unless `enable-module-command` allows it (MODULE LOAD/LOADEX/UNLOAD). COMMAND INFO doesn't show
+    /// Refused unless `enable-debug-command` (DEBUG) or `enable-module-command` (MODULE LOAD/LOADEX/UNLOAD) allows it. COMMAND INFO doesn't show
     /// it, as Redis doesn't.
     public static let protected = CommandFlags(rawValue: 1 << 18)
 

@@ -105,6 +105,7 @@ public enum ConfigRegistry {
         integer("tcp-keepalive", min: 0, max: intMax, mutable: true, \.tcpKeepalive),
         bool("protected-mode", mutable: true, \.protectedMode),
         integer("maxclients", min: 1, max: uintMax, unsigned: true, mutable: true, \.maxClients),
+        integer("tracking-table-max-keys", min: 0, max: uintMax, unsigned: true, mutable: true, \.trackingTableMaxKeys),
         // General
         enumeration("loglevel", logLevels, mutable: true, \.logLevel, apply: { server in
             server.logger.logLevel = ConfigRegistry.swiftLogLevel(server.config.logLevel)
@@ -168,6 +169,12 @@ public enum ConfigRegistry {
         integer("slowlog-max-len", min: 0, max: longMax, unsigned: true, mutable: true, \.slowlogMaxLen),
         integer("latency-monitor-threshold", min: 0, max: Int64.max, mutable: true, \.latencyMonitorThreshold),
         integer("busy-reply-threshold", alias: "lua-time-limit", min: 0, max: longMax, mutable: true, \.busyReplyThreshold),
+        bool("latency-tracking", mutable: true, \.latencyTracking),
+        latencyTrackingInfoPercentiles(),
+        enumeration("enable-debug-command", ["no", "yes", "local"], mutable: false, \.enableDebugCommand),
+        // Streams
+        integer("stream-node-max-bytes", kind: .memory, min: 0, max: longMax, mutable: true, \.streamNodeMaxBytes),
+        integer("stream-node-max-entries", min: 0, max: Int64.max, mutable: true, \.streamNodeMaxEntries),
         // Memory
         maxmemory(),
         enumeration("maxmemory-policy", memoryPolicies, mutable: true, \.maxMemoryPolicy),
@@ -567,6 +574,39 @@ extension ConfigRegistry {
                 }
             },
             applier: apply)
+    }
+
+    /// latency-tracking-info-percentiles: doubles in [0, 100], several on one line ("" for none); shown as
+    /// Redis prints them ("%f" with trailing zeros trimmed).
+    static func latencyTrackingInfoPercentiles() -> ConfigDirective {
+        func render(_ c: ServerConfig) -> String {
+            c.latencyTrackingInfoPercentiles.map(LatencyHistogram.percentileText).joined(separator: " ")
+        }
+        return ConfigDirective(
+            name: "latency-tracking-info-percentiles", alias: nil, kind: .special, mutable: true, protected: false,
+            multiArg: true, minimum: 0, maximum: 0, unsigned: false,
+            getter: render,
+            setter: { c, a in
+                if a.count == 1 && a[0].isEmpty {
+                    c.latencyTrackingInfoPercentiles = []
+                    return
+                }
+                var values: [Double] = []
+                for word in a {
+                    guard let v = RedisNumber.parseDouble(Array(word.utf8)) else {
+                        throw ConfigValueError("Invalid latency-tracking-info-percentiles parameters")
+                    }
+                    guard v >= 0 && v <= 100 else {
+                        throw ConfigValueError("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]")
+                    }
+                    values.append(v)
+                }
+                c.latencyTrackingInfoPercentiles = values
+            },
+            rewriter: { c, n in
+                .line("\(n) \(render(c))", force: c.latencyTrackingInfoPercentiles != ServerConfig().latencyTrackingInfoPercentiles)
+            },
+            applier: nil)
     }
 
     static func enumeration(_ name: String, _ values: [String], mutable: Bool,

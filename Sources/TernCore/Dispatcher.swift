@@ -52,13 +52,14 @@ extension ServerState {
             reject(ctx, busy, spec)
             return .done
         }
-        if flags.contains(.protected), let refusal = ModuleCommands.refusal(ctx) {
+        if flags.contains(.protected), let refusal = protectedCommandRefusal(ctx, spec) {
             reject(ctx, refusal, spec)
             return .done
         }
-        if pausedUntilMillis > commandTimeMillis && !client.flags.contains(.master) {
+        if (pausedUntilMillis > commandTimeMillis || writesPausedForFailover) && !client.flags.contains(.master) {
             let isWrite = flags.contains(.write) || flags.contains(.mayReplicate)
-            if !pauseWritesOnly || isWrite { return .paused }
+            let allPaused = pausedUntilMillis > commandTimeMillis && !pauseWritesOnly
+            if allPaused || isWrite { return .paused }
         }
         if loading && !flags.contains(.loading) {
             reject(ctx, Self.loadingError, spec)
@@ -110,7 +111,19 @@ extension ServerState {
             client.output.writeStaticString("+QUEUED\r\n")
             return .done
         }
+        if let tracking, tracking.clientCount > 0 {
+            // As Redis's processCommand, with this client current: its own invalidations follow its reply.
+            let previous = currentClient
+            currentClient = client
+            tracking.enforceLimit()
+            currentClient = previous
+        }
         call(ctx, spec, arguments)
+        // CLIENT CACHING yes|no holds for the next command only (a transaction's: until EXEC).
+        if client.flags.contains(.trackingCaching) && !client.flags.contains(.multi)
+            && (spec.parent ?? spec).name != "client" {
+            client.flags.remove(.trackingCaching)
+        }
         serveBlockedClients()
         return client.closing ? .close : .done
     }
@@ -228,12 +241,18 @@ extension ServerState {
             pendingEffects.append(Effect(db: db, arguments: arguments))
         }
         endUnit()
+        if spec.flags.contains(.readonly) && client.flags.contains(.tracking)
+            && !client.flags.contains(.trackingBcast) {
+            tracking?.remember(client, spec, arguments)
+        }
+        if !nested, let tracking { tracking.commandEnded(client) }
 
         // A command that parked the client is counted when it is served, times out or is unblocked.
         if client.flags.contains(.blocked) { return }
         stats.totalCommandsProcessed += 1
         spec.stat.calls += 1
         spec.stat.microseconds += micros
+        if config.latencyTracking { spec.stat.histogram.record(micros: micros) }
         if failed { spec.stat.failedCalls += 1 }
         client.lastCommand = spec
         if !spec.flags.contains(.skipSlowlog) && config.slowlogLogSlowerThan >= 0
@@ -241,9 +260,8 @@ extension ServerState {
             slowlog.record(arguments: arguments, durationMicros: micros, timestampSeconds: commandTimeMillis / 1000,
                            client: client, maxLength: config.slowlogMaxLen)
         }
-        if config.latencyMonitorThreshold > 0 && micros / 1000 >= config.latencyMonitorThreshold {
-            latency.record(event: spec.flags.contains(.fast) ? "fast-command" : "command", millis: micros / 1000,
-                           timestampSeconds: commandTimeMillis / 1000)
+        if config.latencyMonitorThreshold > 0 {
+            latencyAddSampleIfNeeded(spec.flags.contains(.fast) ? "fast-command" : "command", millis: micros / 1000)
         }
         if !monitors.isEmpty && !spec.flags.contains(.skipMonitor) && !spec.flags.contains(.admin) {
             feedMonitors(client: client, db: db, arguments: arguments)

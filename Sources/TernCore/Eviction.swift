@@ -20,6 +20,8 @@ extension ServerState {
         if policy == "noeviction" { return false }
         // Bounded work per command, as Redis's eviction time limit: a few hundred keys at most.
         var evicted = 0
+        let started = clock.monotonicNanos()
+        defer { latencyAddSampleIfNeeded("eviction-cycle", millis: Int((clock.monotonicNanos() &- started) / 1_000_000)) }
         while used > limit && evicted < 500 {
             guard evictOne(policy: policy) else { return false }
             evicted += 1
@@ -57,7 +59,7 @@ extension ServerState {
         guard let victim = best else { return false }
         database(victim.db).remove(victim.key)
         stats.evictedKeys += 1
-        keyModified(db: victim.db, key: victim.key)
+        keyModified(db: victim.db, key: victim.key, byServer: true)
         notifyKeyspaceEvent(.evicted, "evicted", victim.key, db: victim.db)
         propagateNow(Effect(db: victim.db, arguments: [ByteBuffer(string: "DEL"), ByteBuffer(bytes: victim.key.array)]))
         return true

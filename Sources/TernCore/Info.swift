@@ -156,7 +156,17 @@ extension ServerState {
             })
         case "errorstats":
             return ("Errorstats", stats.errorStats.keys.sorted().map { ("errorstat_\($0)", "count=\(stats.errorStats[$0]!)") })
-        case "latencystats": return ("Latencystats", [])
+        case "latencystats":
+            // Per command with calls: the configured percentiles of its latency histogram, in microseconds.
+            let percentiles = config.latencyTrackingInfoPercentiles
+            let specs = commands.allSpecs.filter { $0.stat.histogram.totalCount > 0 }.sorted { $0.fullName < $1.fullName }
+            return ("Latencystats", specs.map { spec in
+                let h = spec.stat.histogram
+                let values = percentiles.map { p in
+                    "p\(LatencyHistogram.percentileText(p))=\(Self.fixed(Double(h.valueAtPercentile(p)) / 1000, 3))"
+                }
+                return ("latency_percentiles_usec_\(spec.fullName)", values.joined(separator: ","))
+            })
         case "cluster": return ("Cluster", [("cluster_enabled", "0")])
         case "keyspace": return ("Keyspace", keyspaceFields())
         default: return (name, [])
@@ -219,23 +229,54 @@ extension ServerState {
             ("client_recent_max_input_buffer", String(maxInput)),
             ("client_recent_max_output_buffer", String(maxOutput)),
             ("blocked_clients", String(blocked)),
-            ("tracking_clients", "0"),
-            ("clients_in_timeout_table", "0"),
+            ("tracking_clients", String(tracking?.clientCount ?? 0)),
+            ("clients_in_timeout_table", String(blocking.blocked.values.reduce(0) { $0 + ($1.deadline != nil ? 1 : 0) })),
         ]
     }
 
-    private func memoryFields() -> [(String, String)] {
-        let used = measuredUsedMemory()
-        let rss = ProcessMemory.residentBytes()
-        let peak = metrics.peakMemory
-        let startup = metrics.startupMemory
-        let dataset = engine.usedMemoryEstimate
-        let overhead = max(0, used - dataset)
-        let system = ProcessMemory.totalSystemMemory()
-        let netUsed = max(0, used - startup)
-        let datasetPerc = netUsed > 0 ? Double(min(dataset, netUsed)) * 100 / Double(netUsed) : 0
+    /// The memory figures INFO memory and MEMORY STATS / DOCTOR share, read once.
+    struct MemoryOverview {
+        var used = 0, rss = 0, peak = 0, startup = 0, dataset = 0, overhead = 0
+        var allocated = 0, active = 0, clientsNormal = 0, keys = 0, system = 0, backlog = 0, clientsReplicas = 0
+        var netUsed: Int { max(0, used - startup) }
+        var datasetPercent: Double { netUsed > 0 ? Double(min(dataset, netUsed)) * 100 / Double(netUsed) : 0 }
+        var fragmentation: Double { used > 0 ? Double(rss) / Double(used) : 0 }
+        var allocatorFragmentation: Double { allocated > 0 ? Double(active) / Double(allocated) : 0 }
+        var allocatorRSS: Double { active > 0 ? Double(rss) / Double(active) : 0 }
+    }
+
+    /// A numeric field another layer adds to an INFO section (0 when none does).
+    func providedField(_ section: String, _ name: String) -> Int {
+        infoProviders[section]?().first { $0.0 == name }.flatMap { Int($0.1) } ?? 0
+    }
+
+    func memoryOverview() -> MemoryOverview {
+        var m = MemoryOverview()
+        m.used = measuredUsedMemory()
+        m.rss = ProcessMemory.residentBytes()
+        m.peak = metrics.peakMemory
+        m.startup = metrics.startupMemory
+        m.dataset = engine.usedMemoryEstimate
+        m.overhead = max(0, m.used - m.dataset)
         let info = ProcessMemory.mallocInfo()
-        let fragRatio = used > 0 ? Double(rss) / Double(used) : 0
+        m.allocated = info.allocated
+        m.active = info.active
+        m.clientsNormal = clients.values.reduce(0) {
+            $0 + ($1.flags.contains(.replica) ? 0 : $1.output.capacity + $1.queryBufferBytes)
+        }
+        m.keys = (0..<engine.databaseCount).reduce(0) { $0 + database($1).keyCount }
+        m.system = ProcessMemory.totalSystemMemory()
+        m.backlog = providedField("memory", "mem_replication_backlog")
+        m.clientsReplicas = providedField("memory", "mem_clients_slaves")
+        return m
+    }
+
+    private func memoryFields() -> [(String, String)] {
+        let m = memoryOverview()
+        let (used, rss, peak, startup, dataset, overhead, system) = (m.used, m.rss, m.peak, m.startup, m.dataset, m.overhead, m.system)
+        let datasetPerc = m.datasetPercent
+        let info = ProcessMemory.MallocInfo(allocated: m.allocated, active: m.active)
+        let fragRatio = m.fragmentation
         let human = Self.bytesToHuman
         return [
             ("used_memory", String(used)),
@@ -282,7 +323,7 @@ extension ServerState {
             ("mem_replication_backlog", "0"),
             ("mem_total_replication_buffers", "0"),
             ("mem_clients_slaves", "0"),
-            ("mem_clients_normal", String(clients.values.reduce(0) { $0 + $1.output.capacity + $1.queryBufferBytes })),
+            ("mem_clients_normal", String(m.clientsNormal)),
             ("mem_cluster_links", "0"),
             ("mem_aof_buffer", "0"),
             ("mem_allocator", "libc"),
@@ -348,7 +389,7 @@ extension ServerState {
             ("sync_partial_err", "0"),
             ("expired_keys", String(s.expiredKeys)),
             ("expired_stale_perc", Self.fixed(s.expiredStalePercent, 2)),
-            ("expired_time_cap_reached_count", "0"),
+            ("expired_time_cap_reached_count", String(s.expiredTimeCapReachedCount)),
             ("expire_cycle_cpu_milliseconds", String(s.expireCycleCPUMillis)),
             ("evicted_keys", String(s.evictedKeys)),
             ("evicted_clients", "0"),
@@ -369,14 +410,14 @@ extension ServerState {
             ("active_defrag_key_misses", "0"),
             ("total_active_defrag_time", "0"),
             ("current_active_defrag_time", "0"),
-            ("tracking_total_keys", "0"),
-            ("tracking_total_items", "0"),
-            ("tracking_total_prefixes", "0"),
+            ("tracking_total_keys", String(tracking?.keyCount ?? 0)),
+            ("tracking_total_items", String(tracking?.totalItems ?? 0)),
+            ("tracking_total_prefixes", String(tracking?.prefixCount ?? 0)),
             ("unexpected_error_replies", String(s.unexpectedErrorReplies)),
             ("total_error_replies", String(s.totalErrorReplies)),
             ("dump_payload_sanitizations", "0"),
-            ("total_reads_processed", "0"),
-            ("total_writes_processed", "0"),
+            ("total_reads_processed", String(s.totalReadsProcessed)),
+            ("total_writes_processed", String(s.totalWritesProcessed)),
             ("io_threaded_reads_processed", "0"),
             ("io_threaded_writes_processed", "0"),
             ("reply_buffer_shrinks", "0"),

@@ -65,7 +65,7 @@ public struct Keyspace {
         // ahead of the command that found the key expired.
         server.propagateNow(Effect(db: index, arguments: [ByteBuffer(string: "DEL"), ByteBuffer(bytes: key.array)]))
         server.notifyKeyspaceEvent(.expired, "expired", key, db: index)
-        server.keyModified(db: index, key: key)
+        server.keyModified(db: index, key: key, byServer: true)
         return true
     }
 
@@ -164,6 +164,7 @@ public struct Keyspace {
         let n = database.keyCount
         // Observers run while the keys are still there (WATCH dirties only watchers of keys that existed).
         server.databaseFlushed(index)
+        server.tracking?.flushed()
         database.removeAll()
         server.dirty += n
         return n
@@ -183,8 +184,10 @@ public struct Keyspace {
 
 extension ServerState {
     /// A key was written, deleted or expired: WATCH, client-side caching and keyspace events hang off this.
-    public func keyModified(db: Int, key: Bytes) {
+    /// `byServer`: not the running client's doing (expiry, eviction), which NOLOOP does not hide.
+    public func keyModified(db: Int, key: Bytes, byServer: Bool = false) {
         for observer in keyObservers { observer(db, key) }
+        tracking?.invalidate(key, bySelf: !byServer)
     }
 
     /// A whole database is about to be emptied (called while it still holds its keys), or is being swapped

@@ -53,6 +53,8 @@ public enum ObjectEncoding {
             if z.count > limits.zsetMaxListpackEntries { return "skiplist" }
             for member in z.scores.keys where member.count > limits.zsetMaxListpackValue { return "skiplist" }
             return "listpack"
+        case .stream:
+            return "stream"
         }
     }
 

@@ -11,6 +11,8 @@ public final class ServerConfig {
     public var tcpKeepalive: Int = 300
     public var protectedMode: Bool = true
     public var maxClients: Int = 10000
+    /// Keys the client-side caching table may hold before keys are evicted from it (0: no limit).
+    public var trackingTableMaxKeys: Int = 1_000_000
 
     // General
     public var logLevel: String = "notice"
@@ -87,6 +89,14 @@ public final class ServerConfig {
     public var latencyMonitorThreshold: Int = 0
     /// Milliseconds a script may run before other clients get -BUSY (and SCRIPT KILL works).
     public var busyReplyThreshold: Int = 5000
+    /// `latency-tracking`: per-command latency histograms (LATENCY HISTOGRAM, INFO latencystats).
+    public var latencyTracking: Bool = true
+    /// `latency-tracking-info-percentiles`: the percentiles INFO latencystats shows.
+    public var latencyTrackingInfoPercentiles: [Double] = [50, 99, 99.9]
+
+    // Streams: the size of a macro node (a listpack of Redis's rax), which sets approximate trimming's grain.
+    public var streamNodeMaxBytes: Int = 4096
+    public var streamNodeMaxEntries: Int = 100
 
     // Memory
     public var maxMemory: Int = 0
@@ -143,6 +153,8 @@ public final class ServerConfig {
     public var loadModules: [[String]] = []
     /// `enable-module-command no|yes|local`: whether MODULE LOAD/LOADEX/UNLOAD are allowed at run time.
     public var enableModuleCommand: String = "no"
+    /// `enable-debug-command no|yes|local`: whether DEBUG is allowed.
+    public var enableDebugCommand: String = "no"
 
     /// Called after CONFIG SET changed a directive, with its canonical name, for effects outside this object
     /// (the server's cron for `hz`, its loggers for `loglevel`, eviction for `maxmemory`...). Returning an

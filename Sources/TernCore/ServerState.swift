@@ -14,6 +14,11 @@ public struct ServerStats {
     public var keyspaceMisses = 0
     public var totalNetInputBytes = 0
     public var totalNetOutputBytes = 0
+    /// Socket reads and writes (INFO total_reads_processed / total_writes_processed).
+    public var totalReadsProcessed = 0
+    public var totalWritesProcessed = 0
+    /// Active expire cycles that stopped at their time budget (expired_time_cap_reached_count).
+    public var expiredTimeCapReachedCount = 0
     public var totalErrorReplies = 0
     public var unexpectedErrorReplies = 0
     public var expiredStalePercent = 0.0
@@ -28,6 +33,8 @@ public struct CommandStat: Sendable {
     public var microseconds = 0
     public var rejectedCalls = 0
     public var failedCalls = 0
+    /// Latency distribution of the calls (latency-tracking).
+    public var histogram = LatencyHistogram()
 }
 
 /// Everything the command thread owns: config, storage, clients, statistics, hooks.
@@ -118,10 +125,23 @@ public final class ServerState {
     public var pauseWritesOnly = false
     /// While clients are paused (ALL or WRITE) keys are not expired: reads see them as gone, and the DELs
     /// follow when the pause ends.
-    public var expiryPaused: Bool { pausedUntilMillis > commandTimeMillis }
+    public var expiryPaused: Bool { pausedUntilMillis > commandTimeMillis || writesPausedForFailover }
+    /// FAILOVER holds writes until the switch is done (Redis's PAUSE_DURING_FAILOVER, apart from CLIENT PAUSE:
+    /// CLIENT UNPAUSE does not end it).
+    public var writesPausedForFailover = false
 
     /// DEBUG SET-ACTIVE-EXPIRE: when false the active expire cycle does nothing (lazy expiry still works).
     public var activeExpireEnabled = true
+    /// DEBUG PAUSE-CRON: while true the server cron does nothing.
+    public var cronPaused = false
+    /// The DEBUG knobs that only record a value here (QUICKLIST-PACKED-THRESHOLD, REPLYBUFFER ...).
+    public var debugSettings = DebugSettings()
+    /// Set by the persistence layer: DEBUG RELOAD. Throws the error to reply with.
+    public var debugReloadHandler: ((DebugReloadOptions) throws -> Void)?
+    /// Set by replication: DEBUG CHANGE-REPL-ID (new replication id, no secondary id).
+    public var changeReplicationIDHandler: (() -> Void)?
+    /// Set by the RDB layer: the bytes a value takes in an RDB file (DEBUG OBJECT serializedlength).
+    public var serializedLength: ((StoredValue) -> Int)?
     /// INFO's sampled metrics (instantaneous_ops_per_sec, memory peak, replication id).
     public var metrics = ServerMetrics()
 
@@ -144,6 +164,12 @@ public final class ServerState {
     /// each registers its own clean-up hooks.
     public lazy var pubsub = PubSub(server: self)
     lazy var watches = WatchTable(server: self)
+    /// Client-side caching (Tracking.swift): nil until a client turns tracking on.
+    public internal(set) var tracking: Tracking?
+    /// Set by the server: runs its argument once the current event-loop pass is done (BCAST invalidations).
+    public var trackingAfterPass: ((@escaping () -> Void) -> Void)? {
+        didSet { tracking?.afterPass = trackingAfterPass }
+    }
     /// The client whose command is running (nil outside commands, e.g. active expiry): pub/sub messages
     /// for it go to its reply stream, in order with its replies.
     public internal(set) var currentClient: Client?
@@ -229,6 +255,11 @@ public final class ServerState {
     /// Ends a pause (CLIENT UNPAUSE, or its time is up): held commands run again.
     public func resumePausedClients() {
         pausedUntilMillis = 0
+        releasePausedClients()
+    }
+
+    /// Lets held clients try their commands again (a pause that is still on holds them anew).
+    public func releasePausedClients() {
         let waiting = pausedClients
         pausedClients.removeAll()
         for client in waiting { client.transport?.setReadingEnabled(true) }

@@ -97,3 +97,12 @@ public final class LatencyMonitor {
         return n
     }
 }
+
+extension ServerState {
+    /// latencyAddSampleIfNeeded: records `event` when it took at least latency-monitor-threshold ms.
+    @inline(__always)
+    func latencyAddSampleIfNeeded(_ event: String, millis: Int) {
+        guard config.latencyMonitorThreshold > 0 && millis >= config.latencyMonitorThreshold else { return }
+        latency.record(event: event, millis: millis, timestampSeconds: clock.nowMillis() / 1000)
+    }
+}

@@ -17,6 +17,7 @@ enum Enc {
     static let tagZMember: UInt8 = 0x7A   // 'z' member -> score
     static let tagZScore: UInt8 = 0x72    // 'r' (score, member) -> ""
     static let tagString: UInt8 = 0x76    // 'v' -> a large string value
+    static let tagStream: UInt8 = 0x78    // 'x' -> a whole stream (StreamValue.serialized)
 
     /// Strings longer than this live in their own element record, so header rewrites stay cheap.
     static let inlineStringLimit = 512

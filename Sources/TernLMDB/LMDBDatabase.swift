@@ -139,6 +139,10 @@ public final class LMDBDatabase: StorageDatabase {
         case .zset(let z):
             h.version = try engine.newVersion()
             for e in z.ordered { _ = try zsetPut(h.version, e.member.array, e.score) }
+        case .stream(let stream):
+            // One record for the whole stream (see README: streams are not stored per entry yet).
+            h.version = try engine.newVersion()
+            try t.put(tables.elems, Enc.elementPrefix(h.version, Enc.tagStream), stream.serialized())
         }
     }
 

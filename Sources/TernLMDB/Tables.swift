@@ -118,6 +118,9 @@ struct Tables: Sendable {
                 return true
             }
             return .zset(z)
+        case .stream:
+            let record = try t.get(elems, Enc.elementPrefix(h.version, Enc.tagStream)) ?? []
+            return .stream(StreamValue(serialized: record) ?? StreamValue())
         }
     }
 }

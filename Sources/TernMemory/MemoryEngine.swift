@@ -226,6 +226,17 @@ public final class MemoryDatabase: StorageDatabase {
     public func snapshot() -> any DatabaseSnapshot {
         MemorySnapshot(entries: entries)
     }
+
+    /// The key's byte string, its value as held, and its share of the trie: the (key, record) item stored
+    /// inline in a node, plus about one word of node header and bitmap per item; a key with an expiry also
+    /// has an item in `volatile`.
+    public func memoryUsage(_ key: Bytes, samples: Int) -> Int? {
+        guard let record = entries[key] else { return nil }
+        let item = MemoryLayout<Bytes>.stride + MemoryLayout<KeyRecord>.stride + MemoryLayout<Int>.stride
+        let volatileItem = record.expireAt == nil ? 0
+            : MemoryLayout<Bytes>.stride + MemoryLayout<Int64>.stride + MemoryLayout<Int>.stride
+        return MemoryFootprint.bytes(key) + item + volatileItem + MemoryFootprint.value(record.value, samples: samples)
+    }
 }
 
 /// A frozen copy of a memory database: O(1) to take, shares structure with the live trie.

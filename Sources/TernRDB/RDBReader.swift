@@ -17,8 +17,10 @@ public struct RDBError: Error, CustomStringConvertible, Equatable {
 ///   set listpack 20 (written by Redis 7.2).
 /// - Opcodes: AUX, SELECTDB, RESIZEDB, EXPIRETIME (s), EXPIRETIME_MS, FREQ, IDLE; MODULE_AUX and FUNCTION2
 ///   are skipped (they hold no keys) and reported in `warnings`. The CRC-64 trailer is verified unless zero.
-/// - Stream (15, 19, 21) and module (6, 7) keys are refused with an error naming the key: Tern can't
-///   represent them, and silently dropping a key would be worse.
+/// - Streams: listpacks 15 (Redis 5/6), listpacks-2 19 (7.0), listpacks-3 21 (7.2: consumers' active time),
+///   with consumer groups, PELs and consumers.
+/// - Module (6, 7) keys are refused with an error naming the key: Tern can't represent them, and silently
+///   dropping a key would be worse.
 ///
 /// Bounded: every length is checked against the bytes that remain before anything is allocated, compact
 /// encodings are validated (header sizes, terminators, element counts) before use, so corrupt or truncated
@@ -104,9 +106,7 @@ public struct RDBReader {
         r.version = version
         do {
             let type = try r.byte()
-            if Self.streamTypes.contains(type) || Self.moduleTypes.contains(type) {
-                throw RDBError("Bad data format")
-            }
+            if Self.moduleTypes.contains(type) { throw RDBError("Bad data format") }
             guard let value = try r.object(type), r.remaining == 0 else { throw RDBError("Bad data format") }
             return value
         } catch {
@@ -243,7 +243,6 @@ public struct RDBReader {
         }
     }
 
-    static let streamTypes: Set<UInt8> = [15, 19, 21]
     static let moduleTypes: Set<UInt8> = [6, 7]
 
     /// One object of the given RDB type; nil for an empty collection (skipped, as Redis does).
@@ -316,9 +315,89 @@ public struct RDBReader {
             return l.isEmpty ? nil : .list(l)
         case 20:
             return try set(try Self.listpackElements(try string()).orThrow(fail))
+        case 15, 19, 21:
+            return .stream(try stream(type))
         default:
             throw fail("unknown object type \(type)")
         }
+    }
+
+    /// A stream (rdbLoadObject's RDB_TYPE_STREAM_LISTPACKS*): nodes keyed by master ID, each a listpack with
+    /// a master entry and delta-encoded items; then the counters and the consumer groups.
+    private mutating func stream(_ type: UInt8) throws -> StreamValue {
+        var s = StreamValue()
+        let nodeCount = try count(minItemBytes: 2)
+        var previous: StreamID?
+        for _ in 0..<nodeCount {
+            let key = try string()
+            guard let master = StreamID(encoded: key) else { throw fail("Stream node key entry is not the size of a stream ID") }
+            if let previous, !(previous < master) { throw fail("Stream node keys out of order") }
+            previous = master
+            let lp = try string()
+            let elements = try Self.listpackElements(lp).orThrow(fail)
+            guard let node = StreamNode(master: master, elements: elements) else { throw fail("Stream listpack integrity check failed") }
+            if node.count == 0 { throw fail("Empty listpack inside stream") }
+            s.nodes.append(node)
+        }
+        s.length = Int(try plainLength())
+        s.lastID = StreamID(ms: try plainLength(), seq: try plainLength())
+        if type >= 19 {
+            s.firstID = StreamID(ms: try plainLength(), seq: try plainLength())
+            s.maxDeletedID = StreamID(ms: try plainLength(), seq: try plainLength())
+            s.entriesAdded = try plainLength()
+        } else {
+            s.entriesAdded = UInt64(s.length)
+            s.firstID = s.firstValidID ?? .zero
+        }
+        let live = s.nodes.reduce(0) { $0 + $1.live }
+        guard live == s.length else { throw fail("Stream length \(s.length) but \(live) entries") }
+        let groupCount = try count(minItemBytes: 3)
+        for _ in 0..<groupCount {
+            let name = Bytes(try string())
+            let last = StreamID(ms: try plainLength(), seq: try plainLength())
+            var entriesRead: Int64
+            if type >= 19 {
+                entriesRead = Int64(bitPattern: try plainLength())
+            } else {
+                entriesRead = s.estimateDistanceFromFirstEverEntry(last)
+            }
+            if entriesRead < 0 { entriesRead = StreamGroup.invalidEntriesRead }
+            guard s.createGroup(name, lastID: last, entriesRead: entriesRead) else {
+                throw fail("Duplicated consumer group name \(name)")
+            }
+            var g = s.group(name)!
+            let pelCount = try count(minItemBytes: 17)
+            var pel: [(StreamID, Int64, UInt64)] = []
+            for _ in 0..<pelCount {
+                guard let id = StreamID(encoded: try take(16)) else { throw fail("bad PEL entry") }
+                let time = Int64(bitPattern: try littleEndian(8))
+                let deliveries = try plainLength()
+                pel.append((id, time, deliveries))
+            }
+            var owners: [StreamID: Bytes] = [:]
+            let consumerCount = try count(minItemBytes: 10)
+            for _ in 0..<consumerCount {
+                let cname = Bytes(try string())
+                let seen = Int64(bitPattern: try littleEndian(8))
+                if type >= 21 { _ = try littleEndian(8) }  // 7.2's active time: 7.0 has no such field
+                guard g.addConsumer(cname, seenTime: seen) else { throw fail("Duplicated consumer name") }
+                let n = try count(minItemBytes: 16)
+                for _ in 0..<n {
+                    guard let id = StreamID(encoded: try take(16)) else { throw fail("bad consumer PEL entry") }
+                    guard owners.updateValue(cname, forKey: id) == nil else {
+                        throw fail("Duplicated consumer PEL entry  loading a stream consumer group")
+                    }
+                }
+            }
+            for (id, time, deliveries) in pel {
+                guard let owner = owners[id] else { throw fail("Stream PEL entry without a consumer") }
+                guard g.pel[id] == nil else { throw fail("Duplicated global PEL entry loading stream consumer group") }
+                g.assignPending(id, to: owner, deliveryTime: time, deliveryCount: deliveries)
+            }
+            guard owners.count == g.pel.count else { throw fail("Stream consumer PEL entry not in the group PEL") }
+            s.groups[s.groupIndex(name).index] = g
+        }
+        return s
     }
 
     private func set(_ members: [Bytes]) throws -> StoredValue? {
@@ -432,9 +511,6 @@ public struct RDBReader {
             default:
                 let key = Bytes(try string())
                 currentKey = key
-                if Self.streamTypes.contains(type) {
-                    throw RDBError("Can't load key '\(key)' (db \(db)): it is a stream, which Tern does not support")
-                }
                 if Self.moduleTypes.contains(type) {
                     let id = (try? plainLength()).map { " of module type '\(Self.moduleName(id: $0))'" } ?? ""
                     throw RDBError("Can't load key '\(key)' (db \(db)): it is a module value\(id), which Tern does not support")

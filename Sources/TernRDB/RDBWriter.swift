@@ -2,7 +2,8 @@ import TernStorage
 
 /// Writes a Redis RDB file, version 10 (what Redis 7.0 loads), with plain encodings only:
 /// strings (RDB_TYPE_STRING), lists (RDB_TYPE_LIST), sets (RDB_TYPE_SET), sorted sets (RDB_TYPE_ZSET_2, binary
-/// double scores), hashes (RDB_TYPE_HASH), millisecond expiries, and the CRC-64 trailer.
+/// double scores), hashes (RDB_TYPE_HASH), streams (RDB_TYPE_STREAM_LISTPACKS_2, see RDBStreamCodec.swift),
+/// millisecond expiries, and the CRC-64 trailer.
 public struct RDBWriter {
     public static let version = 10
     /// The file-level opcodes (RDBStream writes the EOF itself).
@@ -10,7 +11,7 @@ public struct RDBWriter {
         case aux = 0xFA, resizeDB = 0xFB, expireTimeMs = 0xFC, selectDB = 0xFE, eof = 0xFF
     }
     enum ObjectType: UInt8 {
-        case string = 0, list = 1, set = 2, hash = 4, zset2 = 5
+        case string = 0, list = 1, set = 2, hash = 4, zset2 = 5, streamListpacks2 = 19
     }
 
     public internal(set) var bytes: [UInt8] = []
@@ -72,6 +73,7 @@ public struct RDBWriter {
         case .set: return .set
         case .hash: return .hash
         case .zset: return .zset2
+        case .stream: return .streamListpacks2
         }
     }
 
@@ -100,6 +102,8 @@ public struct RDBWriter {
                 withUnsafeBytes(of: &d) { bytes.append(contentsOf: $0) }
                 return true
             }
+        case .stream(let stream):
+            writeStream(stream)
         }
     }
 

@@ -73,7 +73,8 @@ public enum RDBCommands {
         if ttl < 0 { throw CommandError.err("Invalid TTL value, must be >= 0") }
         let value: StoredValue
         do {
-            value = try RDBReader.decodeDumpPayload(ctx.bytes(3).array)
+            value = try RDBReader.decodeDumpPayload(ctx.bytes(3).array,
+                                                       checksum: !ctx.server.debugSettings.skipChecksumValidation)
         } catch let error as RDBError {
             throw CommandError.err(error.description)
         }

@@ -53,6 +53,58 @@ public final class RDBPersistence {
         for spec in specs { server.commands.register(spec) }
         server.infoProviders["persistence"] = { [unowned self] in self.infoFields() }
         server.flushAllHook = { [unowned self] in self.flushedAll() }
+        server.debugReloadHandler = { [unowned self] options in try self.debugReload(options) }
+        server.serializedLength = { [unowned self] value in
+            // A DUMP payload is the type byte, the object, then the RDB version (2) and CRC-64 (8).
+            RDBWriter.dumpPayload(value, compress: self.server.config.rdbCompression).count - 11
+        }
+    }
+
+    /// DEBUG RELOAD: save (unless NOSAVE), empty the databases (unless NOFLUSH), load `dbfilename` back, in
+    /// the batch under way (one LMDB transaction: all of it or none). Without MERGE a key of the file that
+    /// already exists is refused before anything changes (Redis kills the server there).
+    public func debugReload(_ options: DebugReloadOptions) throws {
+        if options.save && !saveNow() { throw CommandError("ERR") }
+        let failure = CommandError.err("Error trying to load the RDB dump, check server logs.")
+        let reader: RDBReader
+        do {
+            guard let opened = try openForLoading(path) else {
+                server.logger.warning("DEBUG RELOAD: no RDB file at \(path)")
+                throw failure
+            }
+            reader = opened
+        } catch let e as CommandError {
+            throw e
+        } catch {
+            server.logger.warning("DEBUG RELOAD: \(error)")
+            throw failure
+        }
+        var entries: [RDBReader.Entry] = []
+        do {
+            var r = reader
+            while let entry = try r.next() { entries.append(entry) }
+        } catch {
+            server.logger.warning("DEBUG RELOAD: \(error)")
+            throw failure
+        }
+        if !options.flush && !options.merge {
+            for entry in entries where server.engine.database(entry.db).exists(entry.key) {
+                server.logger.warning("DEBUG RELOAD: duplicate key '\(entry.key)' in the RDB file (NOFLUSH without MERGE)")
+                throw failure
+            }
+        }
+        var result = LoadResult()
+        beginLoad(reader)
+        server.engine.withoutIntermediateCommits {
+            if options.flush {
+                for index in 0..<server.engine.databaseCount {
+                    _ = server.keyspace(index).removeAll()
+                }
+            }
+            for entry in entries { store(entry, &result) }
+        }
+        server.loading = false
+        endLoad(reader, result)
     }
 
     /// FLUSHALL: the save under way would write the old data; with save points the empty dataset is saved.

@@ -173,6 +173,16 @@ public final class ReplicationMaster: PropagationHook {
         persistHistory()
     }
 
+    /// DEBUG CHANGE-REPL-ID (Redis's changeReplicationId + clearReplicationId2): a new id and no secondary
+    /// one, so no replica can continue the old history.
+    public func changeReplicationID() {
+        replid = ServerMetrics.randomHexID()
+        replid2 = Self.noReplid
+        secondReplOffset = -1
+        server.metrics.replicationID = replid
+        persistHistory()
+    }
+
     /// A replica's full resync finished: the history is the master's from `offset` on, in a fresh backlog.
     public func adoptMasterHistory(replid newID: String, offset: Int64) {
         setHistory(replid: newID, offset: offset)
@@ -222,6 +232,14 @@ public final class ReplicationMaster: PropagationHook {
         for spec in commandSpecs { server.commands.register(spec) }
         server.clientRemovalHooks.append { [unowned self] client in self.clientGone(client) }
         server.infoProviders["replication"] = { [unowned self] in self.infoFields() }
+        server.changeReplicationIDHandler = { [unowned self] in self.changeReplicationID() }
+        server.infoProviders["memory"] = { [unowned self] in
+            // The backlog's ring is allocated whole; replicas' buffers are their connections' output buffers.
+            let backlogBytes = self.backlog?.size ?? 0
+            let replicaBytes = self.replicas.reduce(0) { $0 + $1.client.output.capacity }
+            return [("mem_replication_backlog", String(backlogBytes)), ("mem_total_replication_buffers",
+                     String(backlogBytes + replicaBytes)), ("mem_clients_slaves", String(replicaBytes))]
+        }
         server.infoProviders["stats"] = { [unowned self] in
             [("sync_full", String(self.syncFull)), ("sync_partial_ok", String(self.syncPartialOK)),
              ("sync_partial_err", String(self.syncPartialErr))]
@@ -231,7 +249,9 @@ public final class ReplicationMaster: PropagationHook {
     // MARK: INFO replication, ROLE
 
     /// Seconds since the replica's last REPLCONF ACK.
-    func lag(_ link: ReplicaLink) -> Int64 { max(0, (server.clock.nowMillis() - link.ackTimeMillis) / 1000) }
+    func lag(_ link: ReplicaLink) -> Int64 {
+        max(0, ReplicationReplica.secondsBetween(link.ackTimeMillis, server.clock.nowMillis()))
+    }
 
     public func infoFields() -> [(String, String)] {
         var fields: [(String, String)] = [("role", "master"), ("connected_slaves", String(replicas.count))]
@@ -242,7 +262,7 @@ public final class ReplicationMaster: PropagationHook {
             fields.append(("slave\(i)", "ip=\(link.ip),port=\(link.listeningPort),state=\(link.state.rawValue),offset=\(link.ackOffset),lag=\(lag(link))"))
         }
         fields += [
-            ("master_failover_state", "no-failover"),
+            ("master_failover_state", failoverState().rawValue),
             ("master_replid", replid),
             ("master_replid2", replid2),
             ("master_repl_offset", String(masterOffset)),
@@ -426,7 +446,8 @@ public final class ReplicationMaster: PropagationHook {
             keepWaitingReplicasAlive()
         }
         // A replica's replicas get its master's PINGs in the proxied stream.
-        guard !replicas.isEmpty, backlog != nil, !server.isReplica else { return }
+        // No PINGs while a failover waits for its target (they would move the offset it must reach).
+        guard !replicas.isEmpty, backlog != nil, !server.isReplica, !server.writesPausedForFailover else { return }
         if nowMillis - lastPingMillis >= Int64(pingPeriodSeconds) * 1000 {
             lastPingMillis = nowMillis
             var out = ByteBufferAllocator().buffer(capacity: 16)
@@ -603,12 +624,24 @@ public final class ReplicationMaster: PropagationHook {
 
     /// On a replica: whether its link with its master is up (a replica serves its own replicas only then).
     public var upstreamLinkUp: () -> Bool = { true }
+    /// FAILOVER's state (set by the replica side, which runs the switch).
+    var failoverState: () -> Failover.State = { .none }
+    /// PSYNC ... FAILOVER from our master: become a master (Redis's replicationUnsetMaster).
+    var promoteForFailover: ((Client) -> Void)?
 
     func psync(_ ctx: CommandContext, legacy: Bool) throws {
         let client = ctx.client
         // Already a replica: Redis ignores the command.
         if client.flags.contains(.replica) { return }
         if client.flags.contains(.multi) { throw CommandError.err("Command not allowed inside a transaction") }
+        // A failover request from our master, of our own history: we are the new master.
+        if !legacy && ctx.argc > 3 && ctx.argument(3, is: "FAILOVER") {
+            guard ctx.string(1).lowercased() == replid.lowercased() else {
+                throw CommandError.err("PSYNC FAILOVER replid must match my replid.")
+            }
+            promoteForFailover?(client)
+        }
+        if failoverState() != .none { throw CommandError("NOMASTERLINK Can't SYNC while failing over") }
         if server.isReplica && !upstreamLinkUp() {
             throw CommandError("NOMASTERLINK Can't SYNC while not connected with my master")
         }

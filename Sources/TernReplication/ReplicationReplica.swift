@@ -65,6 +65,8 @@ public final class ReplicationReplica {
     public private(set) var lastError: String?
 
     private var generation: UInt64 = 0
+    /// FAILOVER (Failover.swift): the switch runs through this side's link.
+    public private(set) var failover: Failover!
     private var transport: MasterLinkTransport?
     private var phase: Phase = .idle
     private var input = ByteBufferAllocator().buffer(capacity: 0)
@@ -87,6 +89,15 @@ public final class ReplicationReplica {
     /// Registers REPLICAOF / SLAVEOF, the replica form of ROLE, and INFO replication on a replica.
     public func install() {
         master.upstreamLinkUp = { [unowned self] in self.state == .connected }
+        let failover = Failover(server: server, master: master, replica: self)
+        self.failover = failover
+        master.failoverState = { [unowned failover] in failover.state }
+        master.promoteForFailover = { [unowned self] client in
+            guard masterHost != nil else { return }
+            stop()
+            server.logger.notice("MASTER MODE enabled (failover request from 'id=\(client.id) addr=\(client.address)')")
+        }
+        server.commands.register(failover.spec)
         server.commands.register(CommandSpec(
             "replicaof", arity: 3, flags: [.admin, .noscript, .stale, .noAsyncLoading], group: "server",
             summary: "Make the server a replica of another instance, or promote it as master", since: "5.0.0",
@@ -153,7 +164,7 @@ public final class ReplicationReplica {
             ("master_host", masterHost ?? ""),
             ("master_port", String(masterPort)),
             ("master_link_status", state == .connected ? "up" : "down"),
-            ("master_last_io_seconds_ago", state == .connected ? String(max(0, (now - lastIOMillis) / 1000)) : "-1"),
+            ("master_last_io_seconds_ago", state == .connected ? String(max(0, Self.secondsBetween(lastIOMillis, now))) : "-1"),
             ("master_sync_in_progress", state == .sync ? "1" : "0"),
             ("slave_read_repl_offset", String(readOffset)),
             ("slave_repl_offset", String(offset)),
@@ -163,7 +174,7 @@ public final class ReplicationReplica {
             fields.append(("master_sync_read_bytes", String(rdb.count)))
         }
         if state != .connected {
-            let since = linkDownSinceMillis == 0 ? -1 : max(0, (now - linkDownSinceMillis) / 1000)
+            let since = linkDownSinceMillis == 0 ? -1 : max(0, Self.secondsBetween(linkDownSinceMillis, now))
             fields.append(("master_link_down_since_seconds", String(since)))
         }
         fields += [
@@ -181,6 +192,13 @@ public final class ReplicationReplica {
         return fields
     }
 
+    /// Elapsed seconds as Redis counts them: the difference of two unix-second clocks (server.unixtime minus a
+    /// time taken from it), so 1 as soon as the second changes. Sentinel reads master_link_down_since_seconds
+    /// this way: non-zero makes it refresh the replica's INFO every second.
+    static func secondsBetween(_ earlierMillis: Int64, _ nowMillis: Int64) -> Int64 {
+        nowMillis / 1000 - earlierMillis / 1000
+    }
+
     // MARK: lifecycle
 
     /// Becomes a replica of host:port (drops any current link; the data stays until the full resync).
@@ -193,6 +211,9 @@ public final class ReplicationReplica {
         historyUsable = useOwnHistory
         masterHost = host
         masterPort = port
+        // CONFIG GET / REWRITE replicaof follow the current master, as Redis's masterhost (Sentinel's
+        // SLAVEOF + CONFIG REWRITE must survive a restart).
+        server.config.replicaOf = "\(host) \(port)"
         server.isReplica = true
         state = .connect
         nextAttemptMillis = 0
@@ -204,6 +225,7 @@ public final class ReplicationReplica {
         dropLink()
         masterHost = nil
         masterPort = 0
+        server.config.replicaOf = ""
         state = .none
         server.isReplica = false
         // PSYNC2: a new id from here, the old one still good up to this offset; our replicas reconnect to learn it.
@@ -251,6 +273,7 @@ public final class ReplicationReplica {
 
     /// Periodic work (call several times a second): reconnect, and REPLCONF ACK every second.
     public func cron(nowMillis: Int64) {
+        failover.update(nowMillis: nowMillis)
         if state == .connect && nowMillis >= nextAttemptMillis { connect() }
         if (state == .handshake || state == .sync || state == .connected) && nowMillis - lastIOMillis > timeoutMillis {
             linkDown(state == .connected ? "MASTER timeout: no data nor PING received..." : "Timeout connecting to the MASTER...")
@@ -388,7 +411,7 @@ public final class ReplicationReplica {
                 if historyUsable {
                     let requested = master.masterOffset + 1
                     server.logger.notice("Trying a partial resynchronization (request \(master.replid):\(requested)).")
-                    send(["PSYNC", master.replid, String(requested)])
+                    send(["PSYNC", master.replid, String(requested)] + (failover.psyncArgument.map { [$0] } ?? []))
                 } else {
                     server.logger.notice("Partial resynchronization not possible (no cached master)")
                     send(["PSYNC", "?", "-1"])
@@ -397,6 +420,9 @@ public final class ReplicationReplica {
             case .psyncReply:
                 guard let line = try readLine() else { return }
                 if line.isEmpty { continue }  // newlines keep the link alive while the master prepares
+                // A failover we started ends with the target's answer (Redis expects +CONTINUE; a full resync is
+                // also fine), and is abandoned on anything else.
+                failover.psyncAnswered(accepted: line.hasPrefix("+FULLRESYNC") || line.hasPrefix("+CONTINUE"))
                 if line.hasPrefix("+FULLRESYNC") {
                     let parts = line.split(separator: " ")
                     guard parts.count == 3, parts[1].count == 40, let off = Int64(parts[2]) else {

@@ -76,6 +76,7 @@ final class ConnectionHandler: ChannelInboundHandler, ClientTransport {
         guard !closed else { return }
         var incoming = unwrapInboundIn(data)
         server.stats.totalNetInputBytes += incoming.readableBytes
+        server.stats.totalReadsProcessed += 1
         if queryBuffer == nil {
             queryBuffer = incoming
         } else {
@@ -91,6 +92,11 @@ final class ConnectionHandler: ChannelInboundHandler, ClientTransport {
     /// Parses and runs every complete request in the buffer.
     private func processQueryBuffer(_ context: ChannelHandlerContext) {
         guard held.isEmpty, !client.flags.contains(.blocked) else { return }
+        // While this read's commands run, the buffer holds them (CLIENT LIST qbuf, as Redis's querybuf).
+        if let buffer = queryBuffer {
+            client.queryBufferBytes = buffer.readableBytes
+            client.queryBufferFree = buffer.writableBytes
+        }
         server.beginRequestBatch()
         defer { server.endRequestBatch() }
         while !closed, queryBuffer != nil, queryBuffer!.readableBytes > 0 {
@@ -111,6 +117,7 @@ final class ConnectionHandler: ChannelInboundHandler, ClientTransport {
         guard !closed else { return }
         if let buffer = queryBuffer {
             client.queryBufferBytes = buffer.readableBytes
+            client.queryBufferFree = buffer.writableBytes
             if buffer.readableBytes > server.config.clientQueryBufferLimit {
                 server.logger.warning("Closing client that reached max query buffer length: id=\(client.id) addr=\(client.address) qbuf=\(buffer.readableBytes)")
                 closeNow(context)
@@ -118,6 +125,7 @@ final class ConnectionHandler: ChannelInboundHandler, ClientTransport {
             }
             if buffer.readableBytes == 0 {
                 queryBuffer = nil
+                client.queryBufferFree = 0
             } else if buffer.readerIndex > 64 * 1024 {
                 queryBuffer!.discardReadBytes()
             }
@@ -177,6 +185,7 @@ final class ConnectionHandler: ChannelInboundHandler, ClientTransport {
         guard !closed, client.output.readableBytes > 0 else { return }
         let out = client.output
         server.stats.totalNetOutputBytes += out.readableBytes
+        server.stats.totalWritesProcessed += 1
         client.output = context.channel.allocator.buffer(capacity: 1024)
         context.writeAndFlush(wrapOutboundOut(out), promise: nil)
     }
@@ -217,6 +226,7 @@ final class ConnectionHandler: ChannelInboundHandler, ClientTransport {
     func send(_ buffer: ByteBuffer) {
         guard !closed, let context = channelContext else { return }
         server.stats.totalNetOutputBytes += buffer.readableBytes
+        server.stats.totalWritesProcessed += 1
         context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
     }
 

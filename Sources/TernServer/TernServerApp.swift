@@ -79,6 +79,8 @@ public final class TernServerApp: Service, @unchecked Sendable {
             state.isReplica ? replication.replicaStreamDB : 0
         }
         self.batchMode = storage.batchMode
+        // BCAST invalidations leave once per event-loop pass, after its I/O (Redis's beforeSleep).
+        state.trackingAfterPass = { [loop] body in loop.execute(body) }
         state.shutdownHandler = { [weak self] request in self?.handleShutdownCommand(request) }
         config.runtimeObservers.append { [weak self] name in
             self?.configChanged(name)
@@ -417,6 +419,8 @@ public final class TernServerApp: Service, @unchecked Sendable {
 
     /// Periodic work, as Redis's serverCron: expire keys, end pauses, close idle clients.
     func serverCron() {
+        // DEBUG PAUSE-CRON 1: no periodic work at all until it is resumed.
+        if state.cronPaused { return }
         let now = state.clock.nowMillis()
         openBatchIfNeeded()
         state.activeExpireCycle()

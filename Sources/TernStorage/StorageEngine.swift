@@ -66,6 +66,11 @@ public protocol StorageDatabase: AnyObject, CollectionStorage {
 
     /// A point-in-time view that later writes don't change and that doesn't block writers.
     func snapshot() -> any DatabaseSnapshot
+
+    /// Bytes the key, its value and its entry take in this backend (MEMORY USAGE), a collection measured from
+    /// at most `samples` of its elements and extrapolated; nil when the key is absent (expired-but-present
+    /// keys count, as in Redis). The default measures the value as `StoredValue` holds it.
+    func memoryUsage(_ key: Bytes, samples: Int) -> Int?
 }
 
 /// A point-in-time, iterable view of one database.
@@ -221,6 +226,12 @@ extension StorageEngine {
 }
 
 extension StorageDatabase {
+    public func memoryUsage(_ key: Bytes, samples: Int) -> Int? {
+        guard let record = lookup(key, touch: nil) else { return nil }
+        return MemoryFootprint.bytes(key) + MemoryLayout<KeyRecord>.stride + MemoryLayout<Bytes>.stride
+            + MemoryFootprint.value(record.value, samples: samples)
+    }
+
     public func exists(_ key: Bytes) -> Bool { lookup(key, touch: nil) != nil }
     public func kind(of key: Bytes) -> ValueKind? { lookup(key, touch: nil)?.value.kind }
 }

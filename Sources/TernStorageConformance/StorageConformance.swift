@@ -108,12 +108,21 @@ public final class StorageConformance {
         var z = SortedSetValue()
         z.set("a", score: 1.5)
         z.set("b", score: -2)
+        var stream = StreamValue()
+        for i in 1...150 {
+            stream.append(id: StreamID(ms: UInt64(i), seq: 0), fields: ["f", Bytes(String(i))], limits: .defaults)
+        }
+        stream.delete(StreamID(ms: 3, seq: 0))
+        stream.createGroup("g", lastID: StreamID(ms: 2, seq: 0), entriesRead: 2)
+        stream.groups[0].addConsumer("c", seenTime: 1)
+        stream.groups[0].assignPending(StreamID(ms: 1, seq: 0), to: "c", deliveryTime: 5, deliveryCount: 2)
         return [
             ("s", .string("hello")),
             ("l", .list(Deque(["x", "y", "z"]))),
             ("h", .hash(["f1": "v1", "f2": "v2"])),
             ("set", .set(["m1", "m2"])),
             ("z", .zset(z)),
+            ("x", .stream(stream)),
         ]
     }()
 
@@ -217,6 +226,8 @@ public final class StorageConformance {
         expect(db.lookup("t", touch: nil)?.value == .string(""), "empty string is a value")
         db.update("t") { value in value = nil }
         expect(db.lookup("t", touch: nil) == nil, "update to nil removes")
+        db.store("x", .stream(StreamValue()), expiry: .clear)
+        expect(db.lookup("x", touch: nil)?.value == .stream(StreamValue()), "an empty stream is a key")
     }
 
     func removeAndRemoveAll() {

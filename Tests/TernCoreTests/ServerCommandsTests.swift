@@ -131,23 +131,6 @@ final class ServerCommandsTests: XCTestCase {
         XCTAssertEqual(h.run(["SHUTDOWN"], as: h.connect()), err("ERR Errors trying to SHUTDOWN. Check logs."))
     }
 
-    func testDebug() {
-        let h = Harness()
-        XCTAssertEqual(h.run("DEBUG SLEEP 0"), ok)
-        XCTAssertEqual(h.run("DEBUG SLEEP 0.001"), ok)
-        XCTAssertEqual(h.run("DEBUG SET-ACTIVE-EXPIRE 0"), ok)
-        XCTAssertFalse(h.server.activeExpireEnabled)
-        h.engine.database(0).store(Bytes("k"), .string(Bytes("v")), expiry: .at(h.clock.nowMillis() + 10))
-        h.clock.advance(millis: 20)
-        XCTAssertEqual(h.server.activeExpireCycle(), 0)
-        XCTAssertEqual(h.run("DEBUG SET-ACTIVE-EXPIRE 1"), ok)
-        XCTAssertEqual(h.server.activeExpireCycle(), 1)
-        XCTAssertEqual(h.run("DEBUG RELOAD"),
-                       err("ERR unknown subcommand or wrong number of arguments for 'RELOAD'. Try DEBUG HELP."))
-        XCTAssertEqual(h.run("DEBUG SLEEP"),
-                       err("ERR unknown subcommand or wrong number of arguments for 'SLEEP'. Try DEBUG HELP."))
-    }
-
     func testMonitor() {
         let h = Harness()
         let watcher = h.connect()

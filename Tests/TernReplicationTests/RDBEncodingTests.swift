@@ -217,11 +217,10 @@ final class RDBEncodingTests: XCTestCase {
         XCTAssertThrowsError(try RDBReader.parse(Array("REDIS0010".utf8) + [0xF6, 0]))
     }
 
-    func testStreamAndModuleKeysAreRefusedByName() throws {
-        for type: UInt8 in [15, 19, 21] {
-            XCTAssertThrowsError(try RDBReader.parse(Packed.file([(type, "events", [0, 0, 0])]))) {
-                XCTAssertTrue("\($0)".contains("Can't load key 'events' (db 0): it is a stream"), "\($0)")
-            }
+    func testModuleKeysAreRefusedByName() throws {
+        // Streams load (StreamRDBTests); a truncated one fails with the key named.
+        XCTAssertThrowsError(try RDBReader.parse(Packed.file([(15, "events", [0, 0, 0])]))) {
+            XCTAssertTrue("\($0)".contains("events"), "\($0)")
         }
         // A module value: its module's name is decoded from the id (9 chars, 6 bits each) when possible.
         XCTAssertEqual(RDBReader.moduleName(id: 0), "AAAAAAAAA")

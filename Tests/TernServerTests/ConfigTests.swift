@@ -282,7 +282,7 @@ final class ConfigTests: XCTestCase {
         let values: [String: String] = [
             "bind": "10.0.0.1 -::1", "port": "7777", "unixsocket": "/tmp/t.sock", "unixsocketperm": "700",
             "tcp-backlog": "128", "timeout": "60", "tcp-keepalive": "30", "protected-mode": "no",
-            "maxclients": "100", "loglevel": "warning", "logfile": "", "pidfile": "/tmp/t.pid",
+            "maxclients": "100", "tracking-table-max-keys": "50", "loglevel": "warning", "logfile": "", "pidfile": "/tmp/t.pid",
             "databases": "8", "backend": "lmdb", "hz": "50", "daemonize": "no", "requirepass": "p w",
             "proto-max-bulk-len": "1gb", "client-query-buffer-limit": "2mb", "slowlog-log-slower-than": "-1",
             "slowlog-max-len": "10", "latency-monitor-threshold": "5", "busy-reply-threshold": "750", "maxmemory": "12345",
@@ -298,6 +298,8 @@ final class ConfigTests: XCTestCase {
             "notify-keyspace-events": "KEx$",
             "save": "100 10 20 5", "dbfilename": "x.rdb", "rdbcompression": "no", "rdbchecksum": "no",
             "stop-writes-on-bgsave-error": "no", "enable-module-command": "local",
+            "latency-tracking": "no", "latency-tracking-info-percentiles": "0 99.5 100", "enable-debug-command": "local",
+            "stream-node-max-bytes": "8kb", "stream-node-max-entries": "50",
             "aclfile": "/tmp/users.acl", "acllog-max-len": "5", "acl-pubsub-default": "allchannels",
             "tls-port": "6390", "tls-cert-file": "/tmp/s.crt", "tls-key-file": "/tmp/s.key", "tls-key-file-pass": "kp",
             "tls-client-cert-file": "/tmp/c.crt", "tls-client-key-file": "/tmp/c.key", "tls-client-key-file-pass": "cp",

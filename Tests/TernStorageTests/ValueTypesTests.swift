@@ -20,9 +20,12 @@ final class ValueTypesTests: XCTestCase {
     }
 
     func testValueKindNames() {
-        XCTAssertEqual(ValueKind.allCases.map(\.typeName), ["string", "list", "set", "zset", "hash"])
+        XCTAssertEqual(ValueKind.allCases.map(\.typeName), ["string", "list", "set", "zset", "hash", "stream"])
         XCTAssertEqual(ValueKind(typeName: "ZSET"), .zset)
-        XCTAssertNil(ValueKind(typeName: "stream"))
+        XCTAssertEqual(ValueKind(typeName: "stream"), .stream)
+        XCTAssertNil(ValueKind(typeName: "module"))
+        // An empty stream is a key like any other (Redis keeps it).
+        XCTAssertEqual(StoredValue.stream(StreamValue()).isEmptyCollection, false)
         XCTAssertEqual(StoredValue.hash([:]).isEmptyCollection, true)
         XCTAssertEqual(StoredValue.string("").isEmptyCollection, false)
     }

@@ -150,31 +150,6 @@ def test_tern_replica_of_stock_redis_master(workdir):
             master.stop()
 
 
-def test_stock_redis_stream_key_refused_by_name(workdir):
-    """A stream can't be represented: the full sync fails with an error naming the key (and the link stays
-    down) instead of dropping it silently. Compact encodings load (test_replica_stock_master.py)."""
-    master = ServerProcess("redis-master", lambda port: [
-        REDIS_BIN, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]).start()
-    replica = tern("tern-replica", TERN_BACKEND, workdir)
-    try:
-        m0, r0 = client(master), client(replica)
-        m0.hset(b"h", b"f", b"v")  # a listpack hash: loads
-        m0.xadd(b"events", {b"a": b"1"})
-        r0.execute_command("REPLICAOF", "127.0.0.1", str(master.port))
-        deadline = time.monotonic() + 10
-        found = False
-        while time.monotonic() < deadline and not found:
-            with open(replica.log_path, "rb") as f:
-                found = b"Can't load key 'events' (db 0): it is a stream, which Tern does not support" in f.read()
-            time.sleep(0.1)
-        assert found, replica.log_tail()
-        assert info(r0, "replication")["master_link_status"] == "down"
-        assert r0.execute_command("REPLICAOF", "NO", "ONE") == b"OK"
-    finally:
-        replica.stop()
-        master.stop()
-
-
 def test_replicaof_on_the_command_line(workdir):
     master = tern("master", OTHER_BACKEND, workdir)
     replica = None

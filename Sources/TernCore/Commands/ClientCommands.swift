@@ -2,7 +2,8 @@ import NIOCore
 import RESP
 import TernStorage
 
-/// CLIENT ID SETNAME GETNAME LIST INFO KILL PAUSE UNPAUSE REPLY NO-EVICT HELP.
+/// CLIENT ID SETNAME GETNAME LIST INFO KILL PAUSE UNPAUSE REPLY NO-EVICT TRACKING CACHING GETREDIR
+/// TRACKINGINFO HELP.
 enum ClientCommands {
     static var specs: [CommandSpec] {
         let plain: CommandFlags = [.noscript, .loading, .stale]
@@ -82,6 +83,23 @@ enum ClientCommands {
                     }
                     ctx.ok()
                 },
+                CommandSpec("tracking", arity: -3, flags: plain, group: "connection",
+                            summary: "Enable or disable server assisted client side caching support", since: "6.0.0",
+                            complexity: "O(1). Some options may introduce additional complexity.", acl: ["connection"],
+                            arguments: ["ON|OFF", "[REDIRECT client-id]", "[PREFIX prefix [PREFIX prefix ...]]",
+                                        "[BCAST]", "[OPTIN]", "[OPTOUT]", "[NOLOOP]"], handler: tracking),
+                CommandSpec("caching", arity: 3, flags: plain, group: "connection",
+                            summary: "Instruct the server about tracking or not keys in the next request", since: "6.0.0",
+                            acl: ["connection"], arguments: ["YES|NO"], handler: caching),
+                CommandSpec("getredir", arity: 2, flags: plain, group: "connection",
+                            summary: "Get tracking notifications redirection client ID if any", since: "6.0.0",
+                            acl: ["connection"]) { ctx in
+                    let client = ctx.client
+                    ctx.integer(client.flags.contains(.tracking) ? Int(client.trackingRedirect) : -1)
+                },
+                CommandSpec("trackinginfo", arity: 2, flags: plain, group: "connection",
+                            summary: "Return information about server assisted client side caching for the current connection",
+                            since: "6.2.0", acl: ["connection"], handler: trackingInfo),
                 CommandSpec("help", arity: 2, flags: [.loading, .stale], group: "connection",
                             summary: "Show helpful text about the different subcommands", since: "5.0.0",
                             acl: ["connection"]) { ctx in
@@ -176,8 +194,10 @@ enum ClientCommands {
         let multiMem = client.queued.reduce(0) { total, command in
             total + command.reduce(0) { $0 + $1.readableBytes }
         }
+        // obl: replies built but not handed to the connection; omem/oll: what the connection still queues.
         let pending = isSelf ? 0 : client.output.readableBytes
-        let totalMemory = client.queryBufferBytes + argvMem + multiMem + client.output.capacity
+        let queued = client.transport?.pendingOutputBytes ?? 0
+        let totalMemory = client.queryBufferBytes + client.queryBufferFree + argvMem + multiMem + client.output.capacity + queued
         let command = (isSelf ? ctx.spec : client.lastCommand)?.fullName ?? "NULL"
         var s = "id=\(client.id)"
         s += " addr=\(address)"
@@ -191,16 +211,16 @@ enum ClientCommands {
         let subs = ctx.server.pubsub.counts(for: client)
         s += " sub=\(subs.channels) psub=\(subs.patterns) ssub=\(subs.shardChannels)"
         s += " multi=\(multi)"
-        s += " qbuf=\(client.queryBufferBytes) qbuf-free=0"
+        s += " qbuf=\(client.queryBufferBytes) qbuf-free=\(client.queryBufferFree)"
         s += " argv-mem=\(argvMem)"
         s += " multi-mem=\(multiMem)"
         s += " rbs=\(client.output.capacity) rbp=\(client.output.writerIndex)"
-        s += " obl=\(pending) oll=0 omem=0"
+        s += " obl=\(pending) oll=\(queued > 0 ? 1 : 0) omem=\(queued)"
         s += " tot-mem=\(totalMemory)"
-        s += " events=r"
+        s += queued > 0 ? " events=rw" : " events=r"
         s += " cmd=\(command)"
         s += " user=\(client.user)"
-        s += " redir=-1"
+        s += " redir=\(client.flags.contains(.tracking) ? Int(client.trackingRedirect) : -1)"
         s += " resp=\(client.resp.rawValue)"
         return s
     }
@@ -367,5 +387,119 @@ extension ClientCommands {
             return CommandError.err("Client names cannot contain spaces, newlines or special characters.")
         }
         return nil
+    }
+}
+
+// MARK: client-side caching
+
+extension ClientCommands {
+    /// CLIENT TRACKING ON|OFF [REDIRECT id] [BCAST] [PREFIX p ...] [OPTIN] [OPTOUT] [NOLOOP], checked in
+    /// Redis 7.0's order with its errors.
+    static func tracking(_ ctx: CommandContext) throws {
+        let client = ctx.client
+        var redirect = 0
+        var options: Tracking.Options = []
+        var prefixes: [Bytes] = []
+        var j = 3
+        while j < ctx.argc {
+            let more = ctx.argc - 1 - j > 0
+            if ctx.argument(j, is: "REDIRECT") && more {
+                j += 1
+                if redirect != 0 { throw CommandError.err("A client can only redirect to a single other client") }
+                redirect = try ctx.int(j)
+                guard redirect > 0, ctx.server.clients[UInt64(redirect)] != nil else {
+                    throw CommandError.err("The client ID you want redirect to does not exist")
+                }
+            } else if ctx.argument(j, is: "BCAST") {
+                options.insert(.bcast)
+            } else if ctx.argument(j, is: "OPTIN") {
+                options.insert(.optIn)
+            } else if ctx.argument(j, is: "OPTOUT") {
+                options.insert(.optOut)
+            } else if ctx.argument(j, is: "NOLOOP") {
+                options.insert(.noLoop)
+            } else if ctx.argument(j, is: "PREFIX") && more {
+                j += 1
+                prefixes.append(ctx.bytes(j))
+            } else {
+                throw CommandError.syntax
+            }
+            j += 1
+        }
+        if ctx.argument(2, is: "ON") {
+            if !options.contains(.bcast) && !prefixes.isEmpty {
+                throw CommandError.err("PREFIX option requires BCAST mode to be enabled")
+            }
+            if client.flags.contains(.tracking) && client.flags.contains(.trackingBcast) != options.contains(.bcast) {
+                throw CommandError.err("You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.")
+            }
+            if options.contains(.bcast) && !options.isDisjoint(with: [.optIn, .optOut]) {
+                throw CommandError.err("OPTIN and OPTOUT are not compatible with BCAST")
+            }
+            if options.isSuperset(of: [.optIn, .optOut]) {
+                throw CommandError.err("You can't specify both OPTIN mode and OPTOUT mode")
+            }
+            if (options.contains(.optIn) && client.flags.contains(.trackingOptOut))
+                || (options.contains(.optOut) && client.flags.contains(.trackingOptIn)) {
+                throw CommandError.err("You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.")
+            }
+            if options.contains(.bcast), let collision = Tracking.prefixCollision(client, prefixes) { throw collision }
+            ctx.server.enableTrackingTable().enable(client, redirect: UInt64(redirect), options: options,
+                                                    prefixes: prefixes)
+        } else if ctx.argument(2, is: "OFF") {
+            ctx.server.tracking?.disable(client)
+        } else {
+            throw CommandError.syntax
+        }
+        ctx.ok()
+    }
+
+    /// CLIENT CACHING YES|NO: the next command's keys are tracked (OPTIN) or not (OPTOUT).
+    static func caching(_ ctx: CommandContext) throws {
+        let client = ctx.client
+        guard client.flags.contains(.tracking) else {
+            throw CommandError.err("CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled")
+        }
+        if ctx.argument(2, is: "YES") {
+            guard client.flags.contains(.trackingOptIn) else {
+                throw CommandError.err("CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.")
+            }
+        } else if ctx.argument(2, is: "NO") {
+            guard client.flags.contains(.trackingOptOut) else {
+                throw CommandError.err("CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.")
+            }
+        } else {
+            throw CommandError.syntax
+        }
+        client.flags.insert(.trackingCaching)
+        ctx.ok()
+    }
+
+    /// CLIENT TRACKINGINFO: flags (a set), redirect, prefixes (sorted, as Redis's radix tree gives them).
+    static func trackingInfo(_ ctx: CommandContext) throws {
+        let client = ctx.client
+        let f = client.flags
+        var flags = [f.contains(.tracking) ? "on" : "off"]
+        if f.contains(.trackingBcast) { flags.append("bcast") }
+        if f.contains(.trackingOptIn) {
+            flags.append("optin")
+            if f.contains(.trackingCaching) { flags.append("caching-yes") }
+        }
+        if f.contains(.trackingOptOut) {
+            flags.append("optout")
+            if f.contains(.trackingCaching) { flags.append("caching-no") }
+        }
+        if f.contains(.trackingNoLoop) { flags.append("noloop") }
+        if f.contains(.trackingBrokenRedirect) { flags.append("broken_redirect") }
+        ctx.mapHeader(3)
+        ctx.bulk("flags")
+        ctx.setHeader(flags.count)
+        for flag in flags { ctx.bulk(flag) }
+        ctx.bulk("redirect")
+        ctx.integer(f.contains(.tracking) ? Int(client.trackingRedirect) : -1)
+        ctx.bulk("prefixes")
+        let prefixes = client.trackingPrefixes.sorted()
+        ctx.arrayHeader(prefixes.count)
+        for prefix in prefixes { ctx.bulk(prefix) }
     }
 }

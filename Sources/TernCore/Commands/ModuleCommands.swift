@@ -74,14 +74,8 @@ enum ModuleCommands {
     /// the master's stream is always obeyed. The dispatcher asks before running or queueing a `.protected`
     /// command; nil when allowed.
     static func refusal(_ ctx: CommandContext) -> CommandError? {
-        let client = ctx.client
-        if client.flags.contains(.master) { return nil }
-        switch ctx.server.config.enableModuleCommand {
-        case "yes": return nil
-        case "local" where client.isLocal: return nil
-        default:
-            return CommandError.err("MODULE command not allowed. If the enable-module-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.")
-        }
+        DebugCommands.protectedRefusal(ctx, setting: ctx.server.config.enableModuleCommand, command: "MODULE",
+                                       option: "enable-module-command")
     }
 
     static func load(_ ctx: CommandContext) throws {

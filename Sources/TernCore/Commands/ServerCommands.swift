@@ -7,7 +7,8 @@ import NIOCore
 import RESP
 import TernStorage
 
-/// INFO DBSIZE TIME LASTSAVE FLUSHDB FLUSHALL SWAPDB SHUTDOWN DEBUG MONITOR SLOWLOG LATENCY
+/// INFO DBSIZE TIME LASTSAVE FLUSHDB FLUSHALL SWAPDB SHUTDOWN MONITOR SLOWLOG READONLY READWRITE
+/// (DEBUG, LATENCY and MEMORY have files of their own)
 /// (COMMAND lives in CommandCommand, CLIENT in ClientCommands).
 enum ServerCommands {
     static var specs: [CommandSpec] {
@@ -50,9 +51,6 @@ enum ServerCommands {
                         group: "server", summary: "Synchronously save the dataset to disk and then shut down the server",
                         complexity: "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)",
                         arguments: ["[NOSAVE|SAVE]", "[NOW]", "[FORCE]", "[ABORT]"], handler: shutdown),
-            CommandSpec("debug", arity: -2, flags: [.admin, .noscript, .loading, .stale], group: "server",
-                        summary: "A container for debugging commands", complexity: "Depends on subcommand.",
-                        handler: debug),
             CommandSpec("monitor", arity: 1, flags: [.admin, .noscript, .loading, .stale], group: "server",
                         summary: "Listen for all requests received by the server in real time", handler: monitor),
             CommandSpec("slowlog", arity: -2, group: "server", summary: "A container for slow log commands",
@@ -86,34 +84,17 @@ enum ServerCommands {
                     ])
                 },
             ], handler: nil),
-            CommandSpec("latency", arity: -2, group: "server", summary: "A container for latency diagnostics commands",
-                        since: "2.8.13", complexity: "Depends on subcommand.", subcommands: [
-                CommandSpec("latest", arity: 2, flags: [.admin, .noscript, .loading, .stale], group: "server",
-                            summary: "Return the latest latency samples for all events", since: "2.8.13",
-                            handler: latencyLatest),
-                CommandSpec("history", arity: 3, flags: [.admin, .noscript, .loading, .stale], group: "server",
-                            summary: "Return timestamp-latency samples for the event", since: "2.8.13",
-                            arguments: ["event"], handler: latencyHistory),
-                CommandSpec("reset", arity: -2, flags: [.admin, .noscript, .loading, .stale], group: "server",
-                            summary: "Reset latency data for one or more events", since: "2.8.13",
-                            arguments: ["[event [event ...]]"]) { ctx in
-                    ctx.integer(ctx.server.latency.reset((2..<ctx.argc).map { ctx.string($0) }))
-                },
-                CommandSpec("help", arity: 2, flags: [.loading, .stale], group: "server",
-                            summary: "Show helpful text about the different subcommands", since: "2.8.13") { ctx in
-                    help(ctx, "LATENCY", [
-                        "HISTORY <event>",
-                        "    Return time-latency samples for the <event> class.",
-                        "LATEST",
-                        "    Return the latest latency samples for all events.",
-                        "RESET [<event> ...]",
-                        "    Reset latency data of one or more <event> classes.",
-                        "    (default: reset all data for all event classes)",
-                    ])
-                },
-            ], handler: nil),
+            // Cluster-mode connection flags: Tern runs as a non-cluster Redis does.
+            CommandSpec("readonly", arity: 1, flags: [.loading, .stale, .fast], group: "cluster",
+                        summary: "Enables read queries for a connection to a cluster replica node", since: "3.0.0",
+                        acl: ["connection"]) { _ in throw clusterDisabled },
+            CommandSpec("readwrite", arity: 1, flags: [.loading, .stale, .fast], group: "cluster",
+                        summary: "Disables read queries for a connection to a cluster replica node", since: "3.0.0",
+                        acl: ["connection"]) { _ in throw clusterDisabled },
         ]
     }
+
+    static let clusterDisabled = CommandError.err("This instance has cluster support disabled")
 
     /// Redis's addReplyHelp: the usage line, the given lines, then HELP.
     static func help(_ ctx: CommandContext, _ command: String, _ lines: [String]) {
@@ -225,35 +206,7 @@ enum ServerCommands {
         ctx.client.closing = true
     }
 
-    // MARK: DEBUG MONITOR
-
-    static func debug(_ ctx: CommandContext) throws {
-        if ctx.argc == 2 && ctx.argument(1, is: "HELP") {
-            help(ctx, "DEBUG", [
-                "SET-ACTIVE-EXPIRE <0|1>",
-                "    Setting it to 0 disables expiring keys in background when they are not",
-                "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
-                "    default.",
-                "SLEEP <seconds>",
-                "    Stop the server for <seconds>. Decimals allowed.",
-            ])
-        } else if ctx.argc == 3 && ctx.argument(1, is: "SLEEP") {
-            // strtod semantics: garbage reads as 0.
-            let seconds = strtod(ctx.string(2), nil)
-            let micros = Int64(seconds * 1_000_000)
-            if micros > 0 {
-                var ts = timespec(tv_sec: Int(micros / 1_000_000), tv_nsec: Int(micros % 1_000_000) * 1000)
-                var remaining = timespec()
-                while nanosleep(&ts, &remaining) != 0 && errno == EINTR { ts = remaining }
-            }
-            ctx.ok()
-        } else if ctx.argc == 3 && ctx.argument(1, is: "SET-ACTIVE-EXPIRE") {
-            ctx.server.activeExpireEnabled = atoi(ctx.string(2)) != 0
-            ctx.ok()
-        } else {
-            throw subcommandSyntaxError(ctx)
-        }
-    }
+    // MARK: MONITOR
 
     static func monitor(_ ctx: CommandContext) throws {
         let client = ctx.client
@@ -264,7 +217,7 @@ enum ServerCommands {
         ctx.ok()
     }
 
-    // MARK: SLOWLOG LATENCY
+    // MARK: SLOWLOG
 
     static func slowlogGet(_ ctx: CommandContext) throws {
         if ctx.argc > 3 { throw subcommandSyntaxError(ctx) }
@@ -287,28 +240,6 @@ enum ServerCommands {
             for argument in entry.arguments { ctx.bulk(argument) }
             ctx.bulk(entry.clientAddress)
             ctx.bulk(entry.clientName)
-        }
-    }
-
-    static func latencyLatest(_ ctx: CommandContext) throws {
-        let events = ctx.server.latency.events.sorted { $0.key < $1.key }
-        ctx.arrayHeader(events.count)
-        for (name, history) in events {
-            ctx.arrayHeader(4)
-            ctx.bulk(name)
-            ctx.integer(Int(history.latest.timestampSeconds))
-            ctx.integer(history.latest.latencyMillis)
-            ctx.integer(history.maxMillis)
-        }
-    }
-
-    static func latencyHistory(_ ctx: CommandContext) throws {
-        let samples = ctx.server.latency.events[ctx.string(2)]?.samples ?? []
-        ctx.arrayHeader(samples.count)
-        for sample in samples {
-            ctx.arrayHeader(2)
-            ctx.integer(Int(sample.timestampSeconds))
-            ctx.integer(sample.latencyMillis)
         }
     }
 }
