@@ -81,7 +81,7 @@ let package = Package(
                 path: "Plugins/KeyEvents"),
         // NIO bootstrap, config loading, logging, lifecycle.
         .target(name: "TernServer", dependencies: [
-            "TernCore", "TernMemory", "TernLMDB", "TernReplication", "TernRDB", "TernPlugins", "RESP", "TernStorage",
+            "TernCore", "TernMemory", "TernLMDB", "TernReplication", "TernRDB", "TernPlugins", "TernScripting", "RESP", "TernStorage",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -92,6 +92,16 @@ let package = Package(
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
         // The durable backend: one LMDB environment, per-element encoding of collections.
         .target(name: "TernLMDB", dependencies: ["TernStorage", "CLMDB"], swiftSettings: fast),
+        // Debian's Lua 5.1 with its cjson and bit modules (liblua5.1-0-dev, lua-cjson-dev, lua-bitop-dev).
+        .systemLibrary(name: "CLua", pkgConfig: "lua5.1", providers: [.apt(["liblua5.1-0-dev", "lua-cjson-dev", "lua-bitop-dev"])]),
+        // C glue for Lua: API macro wrappers, the library set, cmsgpack and struct, read-only tables.
+        .target(name: "CLuaSupport", dependencies: ["CLua"]),
+        // Lua scripting: the interpreter, EVAL/EVALSHA/SCRIPT, redis.* and the Lua <-> reply conversions.
+        .target(name: "TernScripting", dependencies: [
+            "TernCore", "TernRDB", "RESP", "CLua", "CLuaSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: commandThread),
         .executableTarget(name: "tern-server", dependencies: ["TernServer"]),
 
         // Test-only: the engine a command-level unit test runs on (TERN_TEST_ENGINE), see its README.
@@ -108,6 +118,10 @@ let package = Package(
         .testTarget(name: "TernPluginsTests", dependencies: [
             "TernPlugins", "TernCore", "TernMemory", "TernStorage", "TernTestSupport", "RESP", "RateLimit", "KeyEvents",
             .product(name: "TernPluginAPI", package: "TernPluginAPI"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
+        .testTarget(name: "TernScriptingTests", dependencies: [
+            "TernScripting", "TernCore", "TernMemory", "RESP", "CLua", "CLuaSupport",
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .testTarget(name: "TernServerTests", dependencies: [

@@ -7,7 +7,7 @@ extension ServerState {
     /// Returns the number of keys expired.
     @discardableResult
     public func activeExpireCycle(sampleSize: Int = 20, budgetMicros: Int = 25_000) -> Int {
-        guard !isReplica && activeExpireEnabled && !(pausedUntilMillis > clock.nowMillis()) else { return 0 }
+        guard !isReplica && activeExpireEnabled && !scriptBusy && !(pausedUntilMillis > clock.nowMillis()) else { return 0 }
         let started = clock.monotonicNanos()
         commandTimeMillis = clock.nowMillis()
         var expired = 0

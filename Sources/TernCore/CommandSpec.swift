@@ -84,6 +84,9 @@ public final class CommandSpec: @unchecked Sendable {
     public let handler: CommandHandler?
     public private(set) var subcommands: [String: CommandSpec] = [:]
     public private(set) weak var parent: CommandSpec?
+    /// Flags that depend on the call's arguments (EVAL: the script's shebang flags), used by the dispatcher's
+    /// admission checks instead of `flags` when set.
+    public var flagsForCall: (([ByteBuffer]) -> CommandFlags)?
     /// INFO commandstats counters, kept on the spec so the hot path does no dictionary lookup.
     public var stat = CommandStat()
     /// The command's bit in ACL selectors, assigned on first ACL use (stable per name: ACLCommandIDs).
@@ -132,7 +135,8 @@ public final class CommandSpec: @unchecked Sendable {
     public var allCategories: [String] {
         var categories: [String] = []
         if flags.contains(.write) { categories.append("@write") }
-        if flags.contains(.readonly) { categories.append("@read") }
+        // Redis leaves @read off scripting commands (EVAL_RO, FCALL_RO) although they are read-only.
+        if flags.contains(.readonly) && !aclCategories.contains("scripting") { categories.append("@read") }
         if flags.contains(.admin) { categories.append(contentsOf: ["@admin", "@dangerous"]) }
         if flags.contains(.pubsub) { categories.append("@pubsub") }
         if flags.contains(.fast) { categories.append("@fast") } else { categories.append("@slow") }

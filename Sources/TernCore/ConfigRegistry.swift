@@ -252,6 +252,7 @@ public enum ConfigRegistry {
         integer("slowlog-log-slower-than", min: -1, max: Int64.max, mutable: true, \.slowlogLogSlowerThan),
         integer("slowlog-max-len", min: 0, max: longMax, unsigned: true, mutable: true, \.slowlogMaxLen),
         integer("latency-monitor-threshold", min: 0, max: Int64.max, mutable: true, \.latencyMonitorThreshold),
+        integer("busy-reply-threshold", alias: "lua-time-limit", min: 0, max: longMax, mutable: true, \.busyReplyThreshold),
         bool("latency-tracking", mutable: true, \.latencyTracking),
         latencyTrackingInfoPercentiles(),
         enumeration("enable-debug-command", ["no", "yes", "local"], mutable: false, \.enableDebugCommand),

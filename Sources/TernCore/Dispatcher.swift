@@ -42,33 +42,38 @@ extension ServerState {
             reject(ctx, .wrongArity(spec.fullName), spec)
             return .done
         }
-        if !client.authenticated && !spec.flags.contains(.noAuth) && authRequired(client) {
+        // Some commands' flags depend on the call (EVAL's script declares no-writes, allow-oom, ...).
+        let flags = spec.flagsForCall?(arguments) ?? spec.flags
+        if !client.authenticated && !flags.contains(.noAuth) && authRequired(client) {
             reject(ctx, .noAuth, spec)
             return .done
         }
-        if spec.flags.contains(.protected), let refusal = protectedCommandRefusal(ctx, spec) {
+        if let busy = busyScriptRefusal, !flags.contains(.allowBusy) {
+            reject(ctx, busy, spec)
+            return .done
+        }
+        if flags.contains(.protected), let refusal = protectedCommandRefusal(ctx, spec) {
             reject(ctx, refusal, spec)
             return .done
         }
         if (pausedUntilMillis > commandTimeMillis || writesPausedForFailover) && !client.flags.contains(.master) {
-            let isWrite = spec.flags.contains(.write) || spec.flags.contains(.mayReplicate)
+            let isWrite = flags.contains(.write) || flags.contains(.mayReplicate)
             let allPaused = pausedUntilMillis > commandTimeMillis && !pauseWritesOnly
             if allPaused || isWrite { return .paused }
         }
-        if loading && !spec.flags.contains(.loading) {
+        if loading && !flags.contains(.loading) {
             reject(ctx, Self.loadingError, spec)
             return .done
         }
-        if lastBgsaveFailed && !isReplica && config.stopWritesOnBgsaveError && !config.savePoints.isEmpty
-            && !client.flags.contains(.master) && (spec.flags.contains(.write) || spec.name == "ping") {
+        if writesDeniedByDiskError && !client.flags.contains(.master) && (flags.contains(.write) || spec.name == "ping") {
             reject(ctx, Self.diskError, spec)
             return .done
         }
-        if isReplica && config.replicaReadOnly && !client.flags.contains(.master) && spec.flags.contains(.write) {
+        if isReplica && config.replicaReadOnly && !client.flags.contains(.master) && flags.contains(.write) {
             reject(ctx, .readOnlyReplica, spec)
             return .done
         }
-        if let refusal = replicationRefusal(spec, client: client) {
+        if let refusal = replicationRefusal(spec, flags: flags, client: client) {
             reject(ctx, refusal, spec)
             return .done
         }
@@ -77,20 +82,22 @@ extension ServerState {
             reject(ctx, .err("Can't execute '\(spec.fullName)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"), spec)
             return .done
         }
+        preCommandOOM = false
         if config.maxMemory > 0 && !client.flags.contains(.master) {
             // Evict by policy before every command; refuse commands that may grow memory if still above.
             let withinLimit = freeMemoryIfNeeded()
-            if !withinLimit && spec.flags.contains(.denyoom) {
+            preCommandOOM = !withinLimit
+            if !withinLimit && flags.contains(.denyoom) {
                 reject(ctx, Self.oomError, spec)
                 return .done
             }
         }
-        if spec.flags.contains(.denyoom), let refusal = engine.growthRefusal() {
+        if flags.contains(.denyoom), let refusal = engine.growthRefusal() {
             let text = String(describing: refusal)
             reject(ctx, CommandError(text.hasPrefix("ERR ") ? text : "ERR " + text), spec)
             return .done
         }
-        if client.flags.contains(.multi) && spec.flags.contains(.noMulti)
+        if client.flags.contains(.multi) && flags.contains(.noMulti)
             && !Self.transactionControl.contains(spec.fullName) {
             reject(ctx, .err("Command not allowed inside a transaction"), spec)
             return .done
@@ -130,23 +137,29 @@ extension ServerState {
 
     /// Replication's admission checks (Redis's processCommand): `replica-serve-stale-data no` on a replica whose
     /// link is down, `min-replicas-to-write` on a master. EXEC counts as a write when its queue holds one.
-    func replicationRefusal(_ spec: CommandSpec, client: Client) -> CommandError? {
+    func replicationRefusal(_ spec: CommandSpec, flags: CommandFlags? = nil, client: Client) -> CommandError? {
+        let flags = flags ?? spec.flags
         if client.flags.contains(.master) { return nil }
         let isExec = spec.name == "exec" && spec.parent == nil
         if isReplica {
             guard !config.replicaServeStaleData, !masterLinkUp else { return nil }
-            let stale = isExec ? queuedSpecs(client).allSatisfy { $0.flags.contains(.stale) } : spec.flags.contains(.stale)
+            let stale = isExec ? queuedSpecs(client).allSatisfy { $0.flags.contains(.stale) } : flags.contains(.stale)
             return stale ? nil : .masterDown
         }
         guard config.minReplicasToWrite > 0, config.minReplicasMaxLag > 0,
               goodReplicaCount < config.minReplicasToWrite else { return nil }
-        let write = isExec ? queuedSpecs(client).contains { $0.flags.contains(.write) } : spec.flags.contains(.write)
+        let write = isExec ? queuedSpecs(client).contains { $0.flags.contains(.write) } : flags.contains(.write)
         return write ? .noReplicas : nil
     }
 
     /// The commands a client's MULTI queued.
     private func queuedSpecs(_ client: Client) -> [CommandSpec] {
         client.queued.compactMap { commands.lookup($0[0]) }
+    }
+
+    /// Redis's `writeCommandsDeniedByDiskError`: a master whose last background save failed refuses writes.
+    var writesDeniedByDiskError: Bool {
+        lastBgsaveFailed && !isReplica && config.stopWritesOnBgsaveError && !config.savePoints.isEmpty
     }
 
     static let loadingError = CommandError("LOADING Redis is loading the dataset in memory")

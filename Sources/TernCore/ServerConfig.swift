@@ -93,6 +93,8 @@ public final class ServerConfig {
     public var slowlogLogSlowerThan: Int = 10000
     public var slowlogMaxLen: Int = 128
     public var latencyMonitorThreshold: Int = 0
+    /// Milliseconds a script may run before other clients get -BUSY (and SCRIPT KILL works).
+    public var busyReplyThreshold: Int = 5000
     /// `latency-tracking`: per-command latency histograms (LATENCY HISTOGRAM, INFO latencystats).
     public var latencyTracking: Bool = true
     /// `latency-tracking-info-percentiles`: the percentiles INFO latencystats shows.

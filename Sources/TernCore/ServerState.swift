@@ -86,6 +86,10 @@ public final class ServerState {
     /// The last background save failed: with stop-writes-on-bgsave-error and save points configured, a
     /// master refuses writes (and PING) with -MISCONF until a save succeeds.
     public var lastBgsaveFailed = false
+    /// Function libraries as RDB files carry them (FUNCTION2 records): their code, given by scripting, and
+    /// what replaces them after an RDB load (start-up, full sync). Without scripting: none, and dropped.
+    public var functionLibraryCodes: () -> [[UInt8]] = { [] }
+    public var replaceFunctionLibraries: ([[UInt8]]) -> Void = { _ in }
     /// Called by FLUSHALL once the databases are empty (the persistence layer resets its RDB file).
     public var flushAllHook: (() -> Void)?
 
@@ -169,6 +173,15 @@ public final class ServerState {
     /// The client whose command is running (nil outside commands, e.g. active expiry): pub/sub messages
     /// for it go to its reply stream, in order with its replies.
     public internal(set) var currentClient: Client?
+
+    /// Set while a script ran past `busy-reply-threshold` and is suspended between its time slices: the -BUSY
+    /// error other clients get for every command without the allow-busy flag (nothing else touches the data).
+    public var busyScriptRefusal: CommandError?
+    public var scriptBusy: Bool { busyScriptRefusal != nil }
+
+    /// Memory was above `maxmemory` (after eviction) when the current top-level command was admitted
+    /// (Redis's pre_command_oom_state: a script's first deny-oom write is refused then).
+    public internal(set) var preCommandOOM = false
 
     // The execution unit under way.
     var pendingEffects: [Effect] = []

@@ -36,7 +36,9 @@ public struct RDBReader {
     public private(set) var aux: [(String, String)] = []
     public private(set) var entries: [Entry] = []
     public private(set) var version = 0
-    /// Things that were skipped (module aux data, function libraries), for the caller's log.
+    /// The function libraries' code (FUNCTION2 records), for scripting to load.
+    public private(set) var functionLibraries: [[UInt8]] = []
+    /// Things that were skipped (module aux data), for the caller's log.
     public private(set) var warnings: [String] = []
     /// Keys holding an empty collection (Redis skips them too).
     public private(set) var emptyKeysSkipped = 0
@@ -505,9 +507,7 @@ public struct RDBReader {
             case 0xF6:
                 throw fail("Pre-release function format not supported.")
             case 0xF5:  // FUNCTION2: one library's code
-                let code = try string()
-                let firstLine = code.prefix { $0 != UInt8(ascii: "\n") }
-                warnings.append("skipped a function library (\(String(decoding: firstLine.prefix(80), as: UTF8.self))): Tern has no scripting")
+                functionLibraries.append(try string())
             default:
                 let key = Bytes(try string())
                 currentKey = key

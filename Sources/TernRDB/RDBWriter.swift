@@ -38,6 +38,14 @@ public struct RDBWriter {
         writeString(Array(value.utf8))
     }
 
+    /// One FUNCTION2 record per function library (after the aux fields, as Redis writes them).
+    public mutating func writeFunctions(_ libraries: [[UInt8]]) {
+        for code in libraries {
+            bytes.append(0xF5)
+            writeString(code)
+        }
+    }
+
     /// SELECTDB then RESIZEDB (hash table size hints).
     public mutating func writeSelectDB(_ db: Int, keys: Int, expires: Int) {
         bytes.append(Opcode.selectDB.rawValue)
@@ -209,10 +217,11 @@ public struct RDBWriter {
 
     /// A whole RDB for the given per-db snapshots (consumed on the calling thread).
     public static func serialize(_ snapshots: [any DatabaseSnapshot], aux: [(String, String)],
-                                 compress: Bool = false) -> [UInt8] {
+                                 functions: [[UInt8]] = [], compress: Bool = false) -> [UInt8] {
         var w = RDBWriter(compress: compress)
         w.writeHeader()
         for (k, v) in aux { w.writeAux(k, v) }
+        w.writeFunctions(functions)
         for (index, snapshot) in snapshots.enumerated() where snapshot.count > 0 {
             var expires = 0
             snapshot.forEach { _, _, expireAt in

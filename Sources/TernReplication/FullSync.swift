@@ -91,7 +91,8 @@ extension ReplicationMaster {
         // The stream after this offset starts with SELECT, whatever the replicas load.
         streamDB = -1
         let offset = masterOffset
-        let stream = RDBStream(snapshots: server.engine.snapshot(), aux: rdbAux(offset: offset))
+        let stream = RDBStream(snapshots: server.engine.snapshot(), aux: rdbAux(offset: offset),
+                               functions: server.functionLibraryCodes())
         let job = SyncJob(replid: replid, offset: offset, diskless: diskless, stream: stream, replicas: links,
                           now: server.clock.nowMillis())
         syncJob = job

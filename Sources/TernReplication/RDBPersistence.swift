@@ -171,6 +171,7 @@ public final class RDBPersistence {
         var w = RDBWriter(compress: config.rdbCompression)
         w.writeHeader()
         for (k, v) in auxFields { w.writeAux(k, v) }
+        w.writeFunctions(server.functionLibraryCodes())
         for (index, snapshot) in server.engine.snapshot().enumerated() where snapshot.count > 0 {
             w.writeSelectDB(index, keys: snapshot.count, expires: server.engine.database(index).volatileKeyCount)
             snapshot.forEach { key, value, expireAt in
@@ -242,6 +243,7 @@ public final class RDBPersistence {
         var w = RDBWriter(compress: server.config.rdbCompression)
         w.writeHeader()
         for (k, v) in auxFields { w.writeAux(k, v) }
+        w.writeFunctions(server.functionLibraryCodes())
         let snapshots = server.engine.snapshot()
         var cursors: [(db: Int, count: Int, expires: Int, cursor: SnapshotCursor)] = []
         for (index, snapshot) in snapshots.enumerated() where snapshot.count > 0 {
@@ -545,6 +547,7 @@ public final class RDBPersistence {
             loadedStreamDB = aux["repl-stream-db"].flatMap { Int($0) }.map { max(0, min($0, server.engine.databaseCount - 1)) } ?? 0
         }
         for warning in reader.warnings { server.logger.warning("RDB: \(warning)") }
+        server.replaceFunctionLibraries(reader.functionLibraries)
         lastLoadKeysLoaded = result.keysLoaded
         lastLoadKeysExpired = result.keysExpired
         server.logger.notice("Done loading RDB, keys loaded: \(result.keysLoaded), keys expired: \(result.keysExpired).")

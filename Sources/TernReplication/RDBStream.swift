@@ -16,10 +16,14 @@ public final class RDBStream {
     /// Keys written so far.
     public private(set) var keys = 0
 
-    public init(snapshots: [any DatabaseSnapshot], aux: [(String, String)]) {
+    public init(snapshots: [any DatabaseSnapshot], aux: [(String, String)], functions: [[UInt8]] = []) {
         self.snapshots = snapshots
         self.aux = aux
+        self.functions = functions
     }
+
+    /// Function libraries' code, written after the aux fields.
+    private var functions: [[UInt8]]
 
     /// The next slice: entries until about `budget` bytes are written (at least one entry, unless none is
     /// left). nil once the whole file has been produced.
@@ -29,7 +33,9 @@ public final class RDBStream {
         if databaseIndex < 0 {
             w.writeHeader()
             for (k, v) in aux { w.writeAux(k, v) }
+            w.writeFunctions(functions)
             aux = []
+            functions = []
             databaseIndex = 0
         }
         while w.bytes.count < budget {

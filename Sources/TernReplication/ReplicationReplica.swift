@@ -552,6 +552,7 @@ public final class ReplicationReplica {
                 }
                 master.replicaStreamDB = streamDB
                 master.adoptMasterHistory(replid: replid, offset: offset)
+                server.replaceFunctionLibraries(parsed.functionLibraries)
             }
         }
         historyUsable = true

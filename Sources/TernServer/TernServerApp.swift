@@ -7,6 +7,7 @@ import TernCore
 import TernLMDB
 import TernMemory
 import TernPlugins
+import TernScripting
 import TernReplication
 import TernRDB
 import TernStorage
@@ -46,6 +47,8 @@ public final class TernServerApp: Service, @unchecked Sendable {
     public let persistence: RDBPersistence
     /// Plugins: `loadplugin`/`loadmodule` at start, MODULE LOAD/UNLOAD at run time.
     public let plugins: PluginHost
+    /// Lua scripting (EVAL, SCRIPT); busy scripts run in slices scheduled on the loop.
+    let scripting: Scripting
 
     public init(config: ServerConfig, engine: (any StorageEngine)? = nil, logger: Logger) throws {
         self.config = config
@@ -71,6 +74,7 @@ public final class TernServerApp: Service, @unchecked Sendable {
         self.replica = ReplicationReplica(server: state, master: replication)
         replica.install()
         RDBCommands.install(on: state)
+        self.scripting = ScriptingCommands.install(on: state)
         self.persistence = RDBPersistence(server: state)
         persistence.install()
         // The one place the RDB aux fields read replication's id and offset.
@@ -149,6 +153,14 @@ public final class TernServerApp: Service, @unchecked Sendable {
         // A short delay, not `execute`: NIO runs tasks queued by tasks in the same pass, before any I/O, so
         // chained `execute`s would starve clients; a scheduled task waits for the next pass.
         persistence.schedule = { [loop] body in _ = loop.scheduleTask(in: .microseconds(50)) { body() } }
+        // A busy script's next slice, after the other clients' I/O (they get -BUSY meanwhile).
+        scripting.schedule = { [loop, weak self] body in
+            // A delay (not `execute`): NIO runs the tasks already due before it looks at I/O again.
+            _ = loop.scheduleTask(in: .milliseconds(1)) {
+                self?.openBatchIfNeeded()
+                body()
+            }
+        }
         // LMDB loads before serving, in one transaction; the memory backend once listening (chunked, -LOADING).
         let deferredLoad: Bool?
         do {

@@ -191,6 +191,8 @@ enum ServerCommands {
         if abort { throw CommandError.err("No shutdown in progress.") }
         request.save = save ? .save : (noSave ? .noSave : .default)
         let server = ctx.server
+        // During a busy script only SHUTDOWN NOSAVE goes through: the script's partial writes must not be saved.
+        if let busy = server.busyScriptRefusal, !noSave { throw busy }
         let failure = CommandError.err("Errors trying to SHUTDOWN. Check logs.")
         guard let handler = server.shutdownHandler else {
             server.logger.warning("SHUTDOWN refused: no shutdown handler is installed.")
