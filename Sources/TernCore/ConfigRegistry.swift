@@ -312,8 +312,6 @@ public enum ConfigRegistry {
             .noEffect("Redis 7.0 lists are always quicklists (OBJECT ENCODING says so in Tern too); this sizes their nodes"),
         stored("list-compress-depth", min: 0, max: intMax, default: 0)
             .noEffect("compresses quicklist nodes in Redis; Tern's lists have no such nodes"),
-        stored("hll-sparse-max-bytes", kind: .memory, min: 0, max: longMax, unsigned: true, default: 3000)
-            .noEffect("HyperLogLog commands are not implemented in Tern"),
         // Security, debugging and modules
         enumeration("enable-protected-configs", protectedActions, mutable: false, \.enableProtectedConfigs),
         storedEnum("sanitize-dump-payload", ["no", "yes", "clients"], default: "no")
@@ -441,9 +439,6 @@ public enum ConfigRegistry {
             .noEffect("a Tern replica's writes never go to an RDB or AOF file it could fail to write"),
         storedEnum("propagation-error-behavior", ["ignore", "panic", "panic-on-replicas"], default: "ignore",
                    unsupported: "propagation-error-behavior must be ignore in Tern (errors in the replication stream are logged and skipped)"),
-        // Scripting and tracking
-        stored("busy-reply-threshold", alias: "lua-time-limit", min: 0, max: longMax, default: 5000)
-            .noEffect("scripting (EVAL, FUNCTION) is not implemented in Tern"),
     ]
 
     public static let protectedActions = ["no", "yes", "local"]
