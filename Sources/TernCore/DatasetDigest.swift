@@ -3,57 +3,26 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Crypto
 import TernStorage
 
-/// SHA-1 (FIPS 180-1), as DEBUG DIGEST needs it: one-shot over a byte buffer.
+/// SHA-1 (swift-crypto's), as DEBUG DIGEST and script names need it: Redis identifies both by SHA-1.
 public enum SHA1 {
-    public static func hash(_ data: UnsafeRawBufferPointer) -> [UInt8] {
-        var h: (UInt32, UInt32, UInt32, UInt32, UInt32) = (0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0)
-        var w = [UInt32](repeating: 0, count: 80)
-        func block(_ chunk: UnsafeRawBufferPointer) {
-            for i in 0..<16 {
-                w[i] = UInt32(chunk[i * 4]) << 24 | UInt32(chunk[i * 4 + 1]) << 16
-                    | UInt32(chunk[i * 4 + 2]) << 8 | UInt32(chunk[i * 4 + 3])
-            }
-            for i in 16..<80 {
-                let x = w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]
-                w[i] = x << 1 | x >> 31
-            }
-            var (a, b, c, d, e) = h
-            for i in 0..<80 {
-                let f: UInt32, k: UInt32
-                switch i {
-                case 0..<20: f = (b & c) | (~b & d); k = 0x5A82_7999
-                case 20..<40: f = b ^ c ^ d; k = 0x6ED9_EBA1
-                case 40..<60: f = (b & c) | (b & d) | (c & d); k = 0x8F1B_BCDC
-                default: f = b ^ c ^ d; k = 0xCA62_C1D6
-                }
-                let t = (a << 5 | a >> 27) &+ f &+ e &+ k &+ w[i]
-                e = d; d = c; c = b << 30 | b >> 2; b = a; a = t
-            }
-            h = (h.0 &+ a, h.1 &+ b, h.2 &+ c, h.3 &+ d, h.4 &+ e)
-        }
-        let full = data.count / 64
-        for i in 0..<full { block(UnsafeRawBufferPointer(rebasing: data[(i * 64)..<(i * 64 + 64)])) }
-        // The tail, the 0x80 marker, zero padding and the bit length (big-endian), in one or two blocks.
-        var tail = [UInt8](data[(full * 64)...])
-        tail.append(0x80)
-        while tail.count % 64 != 56 { tail.append(0) }
-        let bits = UInt64(data.count) &* 8
-        for shift in stride(from: 56, through: 0, by: -8) { tail.append(UInt8(truncatingIfNeeded: bits >> UInt64(shift))) }
-        tail.withUnsafeBytes { raw in
-            for i in 0..<(raw.count / 64) { block(UnsafeRawBufferPointer(rebasing: raw[(i * 64)..<(i * 64 + 64)])) }
-        }
-        var out: [UInt8] = []
-        out.reserveCapacity(20)
-        for word in [h.0, h.1, h.2, h.3, h.4] {
-            out += [UInt8(word >> 24), UInt8(truncatingIfNeeded: word >> 16), UInt8(truncatingIfNeeded: word >> 8),
-                    UInt8(truncatingIfNeeded: word)]
-        }
-        return out
-    }
+    public static func hash(_ data: UnsafeRawBufferPointer) -> [UInt8] { Array(Insecure.SHA1.hash(data: data)) }
 
-    public static func hash(_ bytes: [UInt8]) -> [UInt8] { bytes.withUnsafeBytes { hash($0) } }
+    public static func hash(_ bytes: [UInt8]) -> [UInt8] { Array(Insecure.SHA1.hash(data: bytes)) }
+
+    /// Lowercase hex (SCRIPT LOAD's name, `redis.sha1hex`).
+    public static func hex<C: Collection>(_ message: C) -> String where C.Element == UInt8 {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(40)
+        for b in Insecure.SHA1.hash(data: Array(message)) {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 15)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
 }
 
 /// DEBUG DIGEST / DIGEST-VALUE exactly as Redis 7.0's debug.c computes them, so the same dataset gives the

@@ -35,8 +35,14 @@ extension LMDBDatabase {
             }
             switch h.kind {
             case .string:
-                // A big string is one record (its header's count is the byte length).
-                if h.version != 0 { bytes += try range(Enc.tagString, records: 1) }
+                // A big string is one record, or chunk records (its header's count is the byte length);
+                // chunks are sampled and extrapolated to the length's chunk count, as Redis's string holds
+                // every byte up to its length.
+                if h.chunked {
+                    bytes += try range(Enc.tagChunk, records: (h.count + Enc.stringChunkSize - 1) / Enc.stringChunkSize)
+                } else if h.version != 0 {
+                    bytes += try range(Enc.tagString, records: 1)
+                }
             case .list: bytes += try range(Enc.tagList, records: h.count)
             case .hash: bytes += try range(Enc.tagHash, records: h.count)
             case .set: bytes += try range(Enc.tagSet, records: h.count)

@@ -1,5 +1,6 @@
 import XCTest
 @testable import TernScripting
+import TernCore
 
 final class SHA1Tests: XCTestCase {
     func testKnownDigests() {
