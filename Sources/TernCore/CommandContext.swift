@@ -80,6 +80,14 @@ public final class CommandContext {
 
     @inlinable public var resp: RESPVersion { client.resp }
 
+    /// Redis's addReplyHelp: the usage line, the subcommands' lines, then HELP's own.
+    public func helpReply(_ command: String, _ lines: [String]) {
+        let all = ["\(command) <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"] + lines
+            + ["HELP", "    Prints this help."]
+        arrayHeader(all.count)
+        for line in all { simple(line) }
+    }
+
     public func ok() { client.output.writeRESPOK() }
     public func simple(_ s: String) { client.output.writeRESPSimpleString(s) }
     public func error(_ e: CommandError) { client.output.writeRESPError(e.message) }

@@ -82,8 +82,7 @@ enum FunctionCommands {
                 CommandSpec("help", arity: 2, flags: [.loading, .stale], group: "scripting",
                             summary: "Show helpful text about the different subcommands", since: "7.0.0",
                             acl: ["scripting"]) { ctx in
-                    let lines = [
-                        "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                    ctx.helpReply("FUNCTION", [
                         "LOAD [REPLACE] <FUNCTION CODE>",
                         "    Create a new library with the given library name and code.",
                         "DELETE <LIBRARY NAME>",
@@ -121,11 +120,7 @@ enum FunctionCommands {
                         "    * REPLACE: appends the restored libraries to the existing libraries, On collision, replace the old",
                         "      libraries with the new libraries (notice that even on this option there is a chance of failure",
                         "      in case of functions name collision with another library).",
-                        "HELP",
-                        "    Prints this help.",
-                    ]
-                    ctx.arrayHeader(lines.count)
-                    for line in lines { ctx.simple(line) }
+                    ])
                 },
             ], handler: nil),
         ]

@@ -105,8 +105,7 @@ public enum ScriptingCommands {
                 CommandSpec("help", arity: 2, flags: [.loading, .stale], group: "scripting",
                             summary: "Show helpful text about the different subcommands", since: "5.0.0",
                             acl: ["scripting"]) { ctx in
-                    let lines = [
-                        "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                    ctx.helpReply("SCRIPT", [
                         "DEBUG (YES|SYNC|NO)",
                         "    Set the debug mode for subsequent scripts executed.",
                         "EXISTS <sha1> [<sha1> ...]",
@@ -121,11 +120,7 @@ public enum ScriptingCommands {
                         "    Kill the currently executing Lua script.",
                         "LOAD <script>",
                         "    Load a script into the scripts cache without executing it.",
-                        "HELP",
-                        "    Prints this help.",
-                    ]
-                    ctx.arrayHeader(lines.count)
-                    for line in lines { ctx.simple(line) }
+                    ])
                 },
             ], handler: nil),
         ]

@@ -97,12 +97,7 @@ enum ServerCommands {
     static let clusterDisabled = CommandError.err("This instance has cluster support disabled")
 
     /// Redis's addReplyHelp: the usage line, the given lines, then HELP.
-    static func help(_ ctx: CommandContext, _ command: String, _ lines: [String]) {
-        let all = ["\(command) <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"] + lines
-            + ["HELP", "    Prints this help."]
-        ctx.arrayHeader(all.count)
-        for line in all { ctx.simple(line) }
-    }
+    static func help(_ ctx: CommandContext, _ command: String, _ lines: [String]) { ctx.helpReply(command, lines) }
 
     /// Redis's addReplySubcommandSyntaxError.
     static func subcommandSyntaxError(_ ctx: CommandContext) -> CommandError {
